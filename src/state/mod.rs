@@ -1,0 +1,1 @@
+//! Lock and client state per server IP (NLM, NSM, NFSv4).
