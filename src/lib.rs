@@ -10,6 +10,7 @@ pub mod client;
 pub mod error;
 pub mod lab;
 pub mod net;
+pub mod pipeline;
 pub mod output;
 pub mod proto;
 pub mod rpc;

@@ -1,1 +1,292 @@
-//! capture
+//! Capture sources: pcap/pcapng files (several merged by timestamp, or stdin) and live
+//! interfaces, all through libpcap. The only module besides the binary, the lab and
+//! the replay sender that does I/O.
+
+use crate::error::{Error, Result};
+use crate::net::link::LinkType;
+use crate::net::{FrameRef, Ts};
+use pcap::{Active, Capture, Linktype, Offline, Precision};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub mod drive;
+pub use drive::{run, Input, RunReport};
+
+/// One frame as read from a source.
+pub struct Frame<'a> {
+    pub at: FrameRef,
+    pub link: LinkType,
+    pub data: &'a [u8],
+    pub orig_len: u32,
+}
+
+fn ts_of(h: &pcap::PacketHeader) -> Ts {
+    // Opened with nanosecond precision: tv_usec holds nanoseconds.
+    h.ts.tv_sec as i64 * 1_000_000_000 + h.ts.tv_usec as i64
+}
+
+fn link_name(l: Linktype) -> String {
+    l.get_name().map(|n| n.trim_start_matches("DLT_").to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// A capture file being read.
+pub struct FileSource {
+    cap: Capture<Offline>,
+    pub path: String,
+    pub link: LinkType,
+    pub index: u16,
+    frames: u64,
+    done: bool,
+}
+
+impl FileSource {
+    /// Open a pcap or pcapng file; `-` reads standard input.
+    pub fn open(path: &str, index: u16) -> Result<FileSource> {
+        let cap = if path == "-" {
+            // SAFETY: fd 0 stays open for the life of the process.
+            unsafe { Capture::from_raw_fd_with_precision(0, Precision::Nano) }
+        } else {
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(Error::Open { path: path.into(), msg: e.to_string().to_lowercase() });
+            }
+            Capture::from_file_with_precision(path, Precision::Nano)
+        }
+        .map_err(|e| Error::Open { path: path.into(), msg: open_msg(&e) })?;
+        let dlt = cap.get_datalink();
+        let link = LinkType::from_dlt(dlt.0)
+            .ok_or_else(|| Error::UnsupportedLinkType { path: path.to_string(), linktype: dlt.0, name: link_name(dlt) })?;
+        Ok(FileSource { cap, path: path.to_string(), link, index, frames: 0, done: false })
+    }
+
+    /// The next frame, `None` at the end of the file.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.cap.next_packet() {
+            Ok(p) => {
+                self.frames += 1;
+                let at = FrameRef { file: self.index, frame: self.frames, ts: ts_of(p.header) };
+                Ok(Some(Frame { at, link: self.link, data: p.data, orig_len: p.header.len }))
+            }
+            Err(pcap::Error::NoMorePackets) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                let msg = e.to_string();
+                if msg.contains("truncated") {
+                    Err(Error::Truncated { path: self.path.clone(), frame: self.frames, msg })
+                } else {
+                    Err(Error::Read { path: self.path.clone(), frame: self.frames, msg })
+                }
+            }
+        }
+    }
+}
+
+fn open_msg(e: &pcap::Error) -> String {
+    let s = e.to_string();
+    let s = s.trim_start_matches("libpcap error: ");
+    if s.contains("unknown file format") || s.contains("bad dump file format") {
+        "not a pcap or pcapng capture file".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Several files read as one stream, merged by timestamp (as from several cluster
+/// nodes). Each file keeps its own frame numbers.
+pub struct Merged {
+    sources: Vec<FileSource>,
+    /// The next frame of each source, copied out (the buffer is reused).
+    heads: Vec<Option<Head>>,
+    errors: Vec<Error>,
+}
+
+struct Head {
+    at: FrameRef,
+    data: Vec<u8>,
+    orig_len: u32,
+}
+
+impl Merged {
+    pub fn open(paths: &[String]) -> Result<Merged> {
+        if paths.len() > u16::MAX as usize {
+            return Err(Error::Usage("too many input files".into()));
+        }
+        if paths.iter().filter(|p| *p == "-").count() > 1 {
+            return Err(Error::Usage("standard input can be read only once".into()));
+        }
+        let sources = paths.iter().enumerate().map(|(i, p)| FileSource::open(p, i as u16)).collect::<Result<Vec<_>>>()?;
+        let n = sources.len();
+        let mut m = Merged { sources, heads: (0..n).map(|_| None).collect(), errors: Vec::new() };
+        for i in 0..n {
+            m.refill(i, Vec::new());
+        }
+        Ok(m)
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.path.clone()).collect()
+    }
+
+    fn refill(&mut self, i: usize, mut buf: Vec<u8>) {
+        match self.sources[i].next_frame() {
+            Ok(Some(f)) => {
+                buf.clear();
+                buf.extend_from_slice(f.data);
+                self.heads[i] = Some(Head { at: f.at, data: buf, orig_len: f.orig_len });
+            }
+            Ok(None) => self.heads[i] = None,
+            Err(e) => {
+                self.heads[i] = None;
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// Hand each frame, in timestamp order, to `f`; stop early when `stop` is set.
+    /// Read errors end only the file they happen in; they are returned at the end.
+    pub fn run(&mut self, stop: &AtomicBool, f: &mut dyn FnMut(Frame<'_>)) -> Vec<Error> {
+        if self.sources.len() == 1 {
+            let s = &mut self.sources[0];
+            if let Some(h) = self.heads[0].take() {
+                f(Frame { at: h.at, link: s.link, data: &h.data, orig_len: h.orig_len });
+            }
+            loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match s.next_frame() {
+                    Ok(Some(fr)) => f(fr),
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.errors.push(e);
+                        break;
+                    }
+                }
+            }
+            return std::mem::take(&mut self.errors);
+        }
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let next = self
+                .heads
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.as_ref().map(|h| (h.at.ts, i)))
+                .min();
+            let Some((_, i)) = next else { break };
+            let h = self.heads[i].take().expect("head");
+            f(Frame { at: h.at, link: self.sources[i].link, data: &h.data, orig_len: h.orig_len });
+            self.refill(i, h.data);
+        }
+        std::mem::take(&mut self.errors)
+    }
+}
+
+/// Options of a live capture, tcpdump-style.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    pub iface: String,
+    pub filter: Option<String>,
+    pub snaplen: i32,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+}
+
+/// libpcap's own counts at the end of a live capture.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct LiveStats {
+    pub received: u32,
+    pub dropped: u32,
+    pub if_dropped: u32,
+}
+
+pub struct LiveSource {
+    cap: Capture<Active>,
+    link: LinkType,
+    opts: LiveOptions,
+    frames: u64,
+}
+
+impl LiveSource {
+    pub fn open(opts: LiveOptions) -> Result<LiveSource> {
+        let live = |msg: String| Error::Live { iface: opts.iface.clone(), msg };
+        let inactive = Capture::from_device(opts.iface.as_str()).map_err(|e| live(e.to_string()))?;
+        let snaplen = if opts.snaplen <= 0 { 262_144 } else { opts.snaplen };
+        let cap = inactive
+            .snaplen(snaplen)
+            .promisc(true)
+            .immediate_mode(true)
+            .timeout(100)
+            .buffer_size(64 << 20)
+            .precision(Precision::Nano)
+            .open()
+            .map_err(|e| live(permission_msg(&e.to_string())))?;
+        let mut cap = cap;
+        if let Some(f) = &opts.filter {
+            cap.filter(f, true).map_err(|e| live(format!("bad filter expression: {e}")))?;
+        }
+        let dlt = cap.get_datalink();
+        let link = LinkType::from_dlt(dlt.0)
+            .ok_or_else(|| Error::UnsupportedLinkType { path: opts.iface.clone(), linktype: dlt.0, name: link_name(dlt) })?;
+        Ok(LiveSource { cap, link, opts, frames: 0 })
+    }
+
+    /// Capture until `-c`, `--duration` or `stop`; returns libpcap's counts.
+    pub fn run(&mut self, stop: &AtomicBool, f: &mut dyn FnMut(Frame<'_>)) -> Result<LiveStats> {
+        let started = Instant::now();
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if self.opts.count.is_some_and(|c| self.frames >= c) {
+                break;
+            }
+            if self.opts.duration.is_some_and(|d| started.elapsed() >= d) {
+                break;
+            }
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    self.frames += 1;
+                    let at = FrameRef { file: 0, frame: self.frames, ts: ts_of(p.header) };
+                    f(Frame { at, link: self.link, data: p.data, orig_len: p.header.len });
+                }
+                Err(pcap::Error::TimeoutExpired) => continue,
+                Err(e) => return Err(Error::Live { iface: self.opts.iface.clone(), msg: e.to_string() }),
+            }
+        }
+        let s = self.cap.stats().map_err(|e| Error::Live { iface: self.opts.iface.clone(), msg: e.to_string() })?;
+        Ok(LiveStats { received: s.received, dropped: s.dropped, if_dropped: s.if_dropped })
+    }
+}
+
+fn permission_msg(s: &str) -> String {
+    if s.contains("permitted") || s.contains("permission") {
+        format!("{s} (capturing needs root or the CAP_NET_RAW and CAP_NET_ADMIN capabilities)")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Set by SIGINT/SIGTERM so that a live capture (or a long file) ends cleanly with
+/// its statistics printed.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Install the SIGINT/SIGTERM handler that sets [`STOP`].
+pub fn install_stop_handler() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}

@@ -1,1 +1,65 @@
-//! net
+//! Link and network layers, IP defragmentation and TCP reassembly.
+
+pub mod defrag;
+pub mod link;
+pub mod tcp;
+
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        })
+    }
+}
+
+/// One end of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // tcpdump style: address.port
+        write!(f, "{}.{}", self.ip, self.port)
+    }
+}
+
+/// A directional flow: who sent a segment or datagram to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub transport: Transport,
+}
+
+impl FlowKey {
+    pub fn reversed(&self) -> FlowKey {
+        FlowKey { src: self.dst, dst: self.src, transport: self.transport }
+    }
+}
+
+/// Nanoseconds since the Unix epoch.
+pub type Ts = i64;
+
+/// Where a frame came from: the input file (index into the list of inputs) and its
+/// 1-based frame number within that file, with its timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameRef {
+    pub file: u16,
+    pub frame: u64,
+    pub ts: Ts,
+}

@@ -22,6 +22,10 @@ impl Compound<'_> {
     pub fn cb_programs(&self) -> Vec<u32> {
         Vec::new()
     }
+
+    pub fn minorversion(&self) -> u32 {
+        0
+    }
 }
 
 pub fn proc_name(_vers: u32, proc_: u32) -> Option<&'static str> {

@@ -1,0 +1,623 @@
+//! From frames to decoded RPC messages: link → IP (defragmented) → TCP reassembly or
+//! UDP → record marking → RPC header → call/reply matching → protocol decoders.
+//!
+//! Pure: frames come in as bytes, messages go out to a [`Sink`]. Every table has a
+//! cap, and what a cap drops is counted in [`Counters`].
+
+use crate::net::defrag::{Defrag, DefragResult};
+use crate::net::link::{self, LinkError, LinkType};
+use crate::net::tcp::{Chunk, TcpCounters, TcpStream};
+use crate::net::{Endpoint, FlowKey, FrameRef, Transport, Ts};
+use crate::proto::{self, CallBody, ReplyBody};
+use crate::rpc::matcher::{CallKey, CallOutcome, MatchCounters, Matcher, Pending, ReplyOutcome};
+use crate::rpc::msg::{self, Header};
+use crate::rpc::record::{RecordCounters, RecordParser, HUNT_GIVE_UP};
+use crate::rpc::{GssService, Kind, Message, ProcId, ReplyStat};
+use etherparse::{NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+/// Limits; the defaults suit a capture of a busy NFS server on a small machine.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest RPC record buffered (bytes); larger ones are skipped and counted.
+    pub record_cap: u32,
+    /// Most TCP/UDP flows tracked at once.
+    pub flow_cap: usize,
+    /// Most calls awaiting or recently matched to replies.
+    pub xid_cap: usize,
+    /// Out-of-order bytes held per TCP direction.
+    pub ooo_cap: usize,
+    /// Out-of-order bytes held over all flows.
+    pub ooo_total_cap: usize,
+    /// IP packets under reassembly.
+    pub frag_cap: usize,
+    /// Decode procedure arguments and results (off: headers only).
+    pub decode_bodies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            record_cap: 16 << 20,
+            flow_cap: 65_536,
+            xid_cap: 262_144,
+            ooo_cap: 4 << 20,
+            ooo_total_cap: 64 << 20,
+            frag_cap: 4096,
+            decode_bodies: true,
+        }
+    }
+}
+
+/// Network events besides RPC messages, for the evidence-health checks.
+#[derive(Debug, Clone, Copy)]
+pub enum NetEvent {
+    /// Bytes of a TCP direction that were never captured.
+    Gap { flow: FlowKey, at: FrameRef, bytes: u64 },
+    /// A TCP reset.
+    Reset { flow: FlowKey, at: FrameRef },
+    /// A TCP connection opened (SYN without ACK).
+    Open { flow: FlowKey, at: FrameRef },
+}
+
+/// Where decoded messages go.
+pub trait Sink {
+    fn message(&mut self, m: &Message<'_>);
+    fn net_event(&mut self, _e: &NetEvent) {}
+}
+
+/// The pipeline's own counters, reported by `stats` and with every verdict.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Counters {
+    pub frames: u64,
+    pub bytes: u64,
+    /// Frames that are not IP (ARP, …) or not TCP/UDP.
+    pub not_ip: u64,
+    /// Frames whose headers could not be taken apart.
+    pub malformed_frames: u64,
+    /// Frames cut short by the snap length.
+    pub truncated_frames: u64,
+    pub ip_fragments: u64,
+    pub ip_reassembled: u64,
+    pub ip_fragments_dropped: u64,
+    pub tcp_segments: u64,
+    pub udp_datagrams: u64,
+    pub tcp_gaps: u64,
+    pub tcp_gap_bytes: u64,
+    pub tcp_retransmitted_bytes: u64,
+    pub tcp_out_of_order: u64,
+    pub records: u64,
+    pub records_oversized: u64,
+    pub records_damaged: u64,
+    pub resyncs: u64,
+    pub hunted_bytes: u64,
+    pub rpc_calls: u64,
+    pub rpc_replies: u64,
+    pub retransmitted_calls: u64,
+    pub duplicate_replies: u64,
+    pub orphan_replies: u64,
+    pub unanswered_calls: u64,
+    pub xid_table_evicted: u64,
+    pub malformed_rpc: u64,
+    pub flows: u64,
+    pub flows_evicted: u64,
+    pub not_rpc_flows: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Not decided yet: hunting for an RPC call.
+    Unknown,
+    Rpc,
+    NotRpc,
+}
+
+struct Flow {
+    tcp: TcpStream,
+    rec: RecordParser,
+    role: Role,
+    last_seen: Ts,
+}
+
+/// What the record and message layers share (split from the flow table so both can
+/// be borrowed at once).
+struct Core {
+    cfg: Config,
+    matcher: Matcher,
+    /// Ports learnt from portmap/rpcbind replies: (server IP, port, transport) → program.
+    learnt: HashMap<(IpAddr, u16, Transport), u32>,
+    cb_progs: HashSet<u32>,
+    counters: Counters,
+}
+
+const LEARNT_CAP: usize = 65_536;
+const CB_PROGS_CAP: usize = 4096;
+
+pub struct Pipeline {
+    core: Core,
+    flows: HashMap<FlowKey, Flow>,
+    defrag: Defrag,
+    ooo_held: usize,
+    tcp_done: TcpCounters,
+    rec_done: RecordCounters,
+    now: Ts,
+}
+
+/// Programs accepted when hunting for a record start in a stream: the ones decoded
+/// here, and the transient range that callback programs are taken from.
+fn hunt_prog(p: u32) -> bool {
+    known_prog(p, &HashSet::new()) || (0x4000_0000..=0x5fff_ffff).contains(&p)
+}
+
+fn known_prog(p: u32, cb: &HashSet<u32>) -> bool {
+    matches!(p, proto::PORTMAP | proto::NFS | proto::MOUNT | proto::NLM | proto::NSM | proto::NFS_ACL | 100011)
+        || cb.contains(&p)
+}
+
+impl Pipeline {
+    pub fn new(cfg: Config) -> Self {
+        let mut cb_progs = HashSet::new();
+        cb_progs.insert(proto::NFS4_CB_DEFAULT);
+        Pipeline {
+            defrag: Defrag::new(cfg.frag_cap),
+            core: Core { matcher: Matcher::new(cfg.xid_cap), learnt: HashMap::new(), cb_progs, counters: Counters::default(), cfg },
+            flows: HashMap::new(),
+            ooo_held: 0,
+            tcp_done: TcpCounters::default(),
+            rec_done: RecordCounters::default(),
+            now: 0,
+        }
+    }
+
+    /// Feed one captured frame. `orig_len` is the length on the wire.
+    pub fn frame(&mut self, link: LinkType, at: FrameRef, data: &[u8], orig_len: u32, sink: &mut dyn Sink) {
+        let c = &mut self.core.counters;
+        c.frames += 1;
+        c.bytes += orig_len as u64;
+        if (data.len() as u64) < orig_len as u64 {
+            c.truncated_frames += 1;
+        }
+        self.now = at.ts;
+        let sliced = match link::slice(link, data) {
+            Ok(s) => s,
+            Err(LinkError::NotIp) => {
+                c.not_ip += 1;
+                return;
+            }
+            Err(LinkError::Malformed(_)) => {
+                c.malformed_frames += 1;
+                return;
+            }
+        };
+        let Some((src, dst)) = ip_addrs(&sliced) else {
+            c.not_ip += 1;
+            return;
+        };
+        match self.defrag.process(&sliced, at.ts) {
+            DefragResult::Whole => match &sliced.transport {
+                Some(TransportSlice::Tcp(t)) => self.tcp(src, dst, t, at, sink),
+                Some(TransportSlice::Udp(u)) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), at, sink),
+                _ => self.core.counters.not_ip += 1,
+            },
+            DefragResult::Held => self.core.counters.ip_fragments += 1,
+            DefragResult::Done(v) => {
+                self.core.counters.ip_fragments += 1;
+                match v.ip_number {
+                    etherparse::IpNumber::UDP => match UdpSlice::from_slice(&v.payload) {
+                        Ok(u) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), at, sink),
+                        Err(_) => self.core.counters.malformed_frames += 1,
+                    },
+                    etherparse::IpNumber::TCP => match TcpSlice::from_slice(&v.payload) {
+                        Ok(t) => self.tcp(src, dst, &t, at, sink),
+                        Err(_) => self.core.counters.malformed_frames += 1,
+                    },
+                    _ => self.core.counters.not_ip += 1,
+                }
+                self.defrag.recycle(v);
+            }
+        }
+    }
+
+    fn udp(&mut self, src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8], at: FrameRef, sink: &mut dyn Sink) {
+        self.core.counters.udp_datagrams += 1;
+        let key = FlowKey { src: Endpoint { ip: src, port: sport }, dst: Endpoint { ip: dst, port: dport }, transport: Transport::Udp };
+        let core = &mut self.core;
+        let rpc = core.is_rpc_port(&key)
+            || msg::plausible_call(payload, &|p| known_prog(p, &core.cb_progs))
+            || (msg::plausible_reply(payload) && core.reply_pending(&key, payload));
+        if rpc {
+            core.record(&key, at, payload, sink);
+        }
+    }
+
+    fn tcp(&mut self, src: IpAddr, dst: IpAddr, t: &TcpSlice<'_>, at: FrameRef, sink: &mut dyn Sink) {
+        self.core.counters.tcp_segments += 1;
+        let key = FlowKey {
+            src: Endpoint { ip: src, port: t.source_port() },
+            dst: Endpoint { ip: dst, port: t.destination_port() },
+            transport: Transport::Tcp,
+        };
+        if t.syn() && !t.ack() {
+            sink.net_event(&NetEvent::Open { flow: key, at });
+        }
+        if t.ack() {
+            if let Some(rev) = self.flows.get_mut(&key.reversed()) {
+                rev.tcp.peer_ack(t.acknowledgment_number());
+            }
+        }
+        if t.rst() {
+            sink.net_event(&NetEvent::Reset { flow: key, at });
+            self.close(&key, at, sink);
+            self.close(&key.reversed(), at, sink);
+            return;
+        }
+        if t.syn() {
+            // A new connection on this 4-tuple replaces any old stream.
+            self.close(&key, at, sink);
+        }
+        if !self.flows.contains_key(&key) {
+            if t.payload().is_empty() && !t.syn() {
+                return;
+            }
+            self.new_flow(key, t.syn());
+        }
+        let budget = self.core.cfg.ooo_total_cap.saturating_sub(self.ooo_held);
+        let cap = self.core.cfg.ooo_cap.min(budget);
+        let Some(flow) = self.flows.get_mut(&key) else { return };
+        flow.last_seen = at.ts;
+        if flow.role == Role::NotRpc {
+            return;
+        }
+        if flow.role == Role::Unknown {
+            // The other direction proved to be RPC: this one carries its replies.
+            let rev = key.reversed();
+            if self.flows.get(&rev).is_some_and(|f| f.role == Role::Rpc) {
+                self.flows.get_mut(&key).expect("flow").role = Role::Rpc;
+            }
+        }
+        let Some(flow) = self.flows.get_mut(&key) else { return };
+        let before = flow.tcp.held_bytes();
+        let core = &mut self.core;
+        let (rec, role) = (&mut flow.rec, &mut flow.role);
+        let mut out = |c: Chunk<'_>| core.chunk(&key, rec, role, at, c, sink);
+        flow.tcp.segment(t.sequence_number(), t.syn(), t.fin(), t.payload(), cap, &mut out);
+        let after = flow.tcp.held_bytes();
+        self.ooo_held = (self.ooo_held + after).saturating_sub(before);
+        if flow.role == Role::NotRpc {
+            self.core.counters.not_rpc_flows += 1;
+            let kept = flow.rec.counters;
+            flow.rec = RecordParser::new(0, true);
+            flow.rec.counters = kept;
+        }
+        if t.fin() {
+            self.close(&key, at, sink);
+        }
+    }
+
+    fn new_flow(&mut self, key: FlowKey, syn: bool) {
+        if self.flows.len() >= self.core.cfg.flow_cap {
+            self.evict();
+        }
+        self.core.counters.flows += 1;
+        let known = self.core.is_rpc_port(&key);
+        let rev_rpc = self.flows.get(&key.reversed()).is_some_and(|f| f.role == Role::Rpc);
+        let role = if known || rev_rpc { Role::Rpc } else { Role::Unknown };
+        let hunting = !syn;
+        let cap = if role == Role::NotRpc { 0 } else { self.core.cfg.record_cap };
+        self.flows.insert(key, Flow { tcp: TcpStream::new(), rec: RecordParser::new(cap, hunting || role == Role::Unknown), role, last_seen: self.now });
+    }
+
+    /// Flush and forget a TCP direction.
+    fn close(&mut self, key: &FlowKey, at: FrameRef, sink: &mut dyn Sink) {
+        if let Some(mut f) = self.flows.remove(key) {
+            let core = &mut self.core;
+            let held = f.tcp.held_bytes();
+            let (rec, role) = (&mut f.rec, &mut f.role);
+            let mut out = |c: Chunk<'_>| core.chunk(key, rec, role, at, c, sink);
+            f.tcp.finish(&mut out);
+            self.ooo_held = self.ooo_held.saturating_sub(held);
+            self.retire(&f);
+        }
+    }
+
+    fn retire(&mut self, f: &Flow) {
+        add_tcp(&mut self.tcp_done, &f.tcp.counters);
+        add_rec(&mut self.rec_done, &f.rec.counters);
+    }
+
+    /// Make room in the flow table: drop flows idle for 5 minutes, else the oldest
+    /// tenth. Their held data is flushed as gaps first.
+    fn evict(&mut self) {
+        let horizon = self.now - 300_000_000_000;
+        let mut idle: Vec<(Ts, FlowKey)> = self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
+        idle.sort_unstable_by_key(|(t, _)| *t);
+        let n_old = idle.iter().take_while(|(t, _)| *t < horizon).count();
+        let n = n_old.max(self.flows.len() / 10).max(1);
+        let mut sink = NullSink;
+        for (_, k) in idle.into_iter().take(n) {
+            self.core.counters.flows_evicted += 1;
+            let at = FrameRef { file: 0, frame: 0, ts: self.now };
+            self.close(&k, at, &mut sink);
+        }
+    }
+
+    /// End of input: flush every flow and count what never completed.
+    pub fn finish(&mut self, sink: &mut dyn Sink) {
+        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        let at = FrameRef { file: 0, frame: 0, ts: self.now };
+        for k in keys {
+            self.close(&k, at, sink);
+        }
+        self.defrag.finish();
+        self.core.matcher.finish();
+    }
+
+    /// The counters so far (complete after [`finish`](Self::finish)).
+    pub fn counters(&self) -> Counters {
+        let mut c = self.core.counters;
+        let mut tcp = self.tcp_done;
+        let mut rec = self.rec_done;
+        for f in self.flows.values() {
+            add_tcp(&mut tcp, &f.tcp.counters);
+            add_rec(&mut rec, &f.rec.counters);
+        }
+        c.tcp_gaps = tcp.gaps;
+        c.tcp_gap_bytes = tcp.gap_bytes;
+        c.tcp_retransmitted_bytes = tcp.retransmitted_bytes;
+        c.tcp_out_of_order = tcp.out_of_order_segments;
+        c.records = rec.records;
+        c.records_oversized = rec.oversized;
+        c.records_damaged = rec.damaged;
+        c.resyncs = rec.resyncs;
+        c.hunted_bytes = rec.hunted_bytes;
+        c.ip_reassembled = self.defrag.reassembled;
+        c.ip_fragments_dropped = self.defrag.dropped;
+        let m: MatchCounters = self.core.matcher.counters;
+        c.rpc_calls = m.calls;
+        c.rpc_replies = m.replies;
+        c.retransmitted_calls = m.retransmitted_calls;
+        c.duplicate_replies = m.duplicate_replies;
+        c.orphan_replies = m.orphan_replies;
+        c.unanswered_calls = m.unanswered_calls;
+        c.xid_table_evicted = m.evicted;
+        c
+    }
+}
+
+struct NullSink;
+impl Sink for NullSink {
+    fn message(&mut self, _m: &Message<'_>) {}
+}
+
+fn add_tcp(a: &mut TcpCounters, b: &TcpCounters) {
+    a.gaps += b.gaps;
+    a.gap_bytes += b.gap_bytes;
+    a.retransmitted_bytes += b.retransmitted_bytes;
+    a.out_of_order_segments += b.out_of_order_segments;
+}
+
+fn add_rec(a: &mut RecordCounters, b: &RecordCounters) {
+    a.records += b.records;
+    a.fragments += b.fragments;
+    a.oversized += b.oversized;
+    a.damaged += b.damaged;
+    a.hunted_bytes += b.hunted_bytes;
+    a.resyncs += b.resyncs;
+}
+
+fn ip_addrs(p: &SlicedPacket<'_>) -> Option<(IpAddr, IpAddr)> {
+    match &p.net {
+        Some(NetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            Some((IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr())))
+        }
+        Some(NetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            Some((IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr())))
+        }
+        _ => None,
+    }
+}
+
+impl Core {
+    fn is_rpc_port(&self, k: &FlowKey) -> bool {
+        const WELL_KNOWN: [u16; 2] = [111, 2049];
+        WELL_KNOWN.contains(&k.dst.port)
+            || WELL_KNOWN.contains(&k.src.port)
+            || self.learnt.contains_key(&(k.dst.ip, k.dst.port, k.transport))
+            || self.learnt.contains_key(&(k.src.ip, k.src.port, k.transport))
+    }
+
+    fn reply_pending(&self, k: &FlowKey, payload: &[u8]) -> bool {
+        let xid = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
+        self.matcher.is_pending(&CallKey { client: k.dst, server: k.src, transport: k.transport, xid })
+    }
+
+    /// Stream data or a gap for one TCP direction.
+    fn chunk(&mut self, key: &FlowKey, rec: &mut RecordParser, role: &mut Role, at: FrameRef, c: Chunk<'_>, sink: &mut dyn Sink) {
+        if *role == Role::NotRpc {
+            return;
+        }
+        match c {
+            Chunk::Gap(bytes) => {
+                rec.gap(bytes);
+                sink.net_event(&NetEvent::Gap { flow: *key, at, bytes });
+            }
+            Chunk::Data(d) => {
+                let strict = *role == Role::Unknown;
+                let start = |b: &[u8]| msg::plausible_call(b, &hunt_prog) || (!strict && msg::plausible_reply(b));
+                let mut found = false;
+                rec.feed(d, &start, &mut |r: &[u8]| {
+                    found = true;
+                    self.record(key, at, r, sink);
+                });
+                if found && *role == Role::Unknown {
+                    *role = Role::Rpc;
+                }
+                if *role == Role::Unknown && rec.hunted_run() > HUNT_GIVE_UP {
+                    *role = Role::NotRpc;
+                }
+            }
+        }
+    }
+
+    /// One complete RPC message (a TCP record or a UDP datagram).
+    fn record(&mut self, key: &FlowKey, at: FrameRef, bytes: &[u8], sink: &mut dyn Sink) {
+        let (header, body) = match msg::parse(bytes) {
+            Ok(x) => x,
+            Err(_) => {
+                self.counters.malformed_rpc += 1;
+                return;
+            }
+        };
+        match header {
+            Header::Call(h) => {
+                if h.rpcvers != 2 {
+                    self.counters.malformed_rpc += 1;
+                    return;
+                }
+                let cb = self.cb_progs.contains(&h.prog);
+                let id = ProcId { prog: h.prog, vers: h.vers, proc_: h.proc_, cb };
+                let gss = match &h.cred {
+                    crate::rpc::Auth::Gss { gss_proc: 0, service, .. } => Some(*service),
+                    crate::rpc::Auth::Gss { .. } => Some(GssService::Unknown(u32::MAX)),
+                    _ => None,
+                };
+                let body = self.decode_call(id, gss, body);
+                let lookup = portmap_lookup(&body);
+                if let CallBody::Nfs4(c) = &body {
+                    for p in c.cb_programs() {
+                        if self.cb_progs.len() < CB_PROGS_CAP {
+                            self.cb_progs.insert(p);
+                        }
+                    }
+                }
+                let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
+                let retransmit = matches!(self.matcher.call(ck, Pending { id, at, gss, lookup }), CallOutcome::Retransmit);
+                let m = Message { at, src: key.src, dst: key.dst, transport: key.transport, xid: h.xid, kind: Kind::Call { header: h, id, body, retransmit } };
+                sink.message(&m);
+            }
+            Header::Reply(h) => {
+                let ck = CallKey { client: key.dst, server: key.src, transport: key.transport, xid: h.xid };
+                let (pending, duplicate) = match self.matcher.reply(&ck) {
+                    ReplyOutcome::Matched(p) => (Some(p), false),
+                    ReplyOutcome::Duplicate(p) => (Some(p), true),
+                    ReplyOutcome::Orphan => (None, false),
+                };
+                let body = match (&pending, h.stat.is_success()) {
+                    (Some(p), true) => self.decode_reply(p, body),
+                    _ => ReplyBody::NotDecoded,
+                };
+                if let (Some(p), false) = (&pending, duplicate) {
+                    self.learn(key, p, &body);
+                }
+                let m = Message {
+                    at,
+                    src: key.src,
+                    dst: key.dst,
+                    transport: key.transport,
+                    xid: h.xid,
+                    kind: Kind::Reply {
+                        stat: h.stat,
+                        id: pending.map(|p| p.id),
+                        body,
+                        call: pending.map(|p| p.at),
+                        latency_ns: pending.map(|p| at.ts - p.at.ts),
+                        duplicate,
+                    },
+                };
+                sink.message(&m);
+            }
+        }
+    }
+
+    fn decode_call<'a>(&self, id: ProcId, gss: Option<GssService>, body: &'a [u8]) -> CallBody<'a> {
+        if !self.cfg.decode_bodies {
+            return CallBody::NotDecoded;
+        }
+        match gss {
+            Some(GssService::Privacy) => CallBody::Protected("privacy"),
+            Some(GssService::Integrity) => match msg::gss_integrity_body(body) {
+                Ok((_, inner)) => proto::decode_call(id.prog, id.vers, id.proc_, id.cb, inner),
+                Err(e) => CallBody::Malformed(e.to_string()),
+            },
+            Some(GssService::Unknown(_)) => CallBody::Protected("gss_control"),
+            _ => proto::decode_call(id.prog, id.vers, id.proc_, id.cb, body),
+        }
+    }
+
+    fn decode_reply<'a>(&self, p: &Pending, body: &'a [u8]) -> ReplyBody<'a> {
+        if !self.cfg.decode_bodies {
+            return ReplyBody::NotDecoded;
+        }
+        let id = p.id;
+        match p.gss {
+            Some(GssService::Privacy) => ReplyBody::Protected("privacy"),
+            Some(GssService::Integrity) => match msg::gss_integrity_body(body) {
+                Ok((_, inner)) => proto::decode_reply(id.prog, id.vers, id.proc_, id.cb, inner),
+                Err(e) => ReplyBody::Malformed(e.to_string()),
+            },
+            Some(GssService::Unknown(_)) => ReplyBody::Protected("gss_control"),
+            _ => proto::decode_reply(id.prog, id.vers, id.proc_, id.cb, body),
+        }
+    }
+
+    /// Remember a port from a portmap GETPORT or rpcbind GETADDR answer.
+    fn learn(&mut self, key: &FlowKey, p: &Pending, body: &ReplyBody<'_>) {
+        let Some((prog, _vers, prot)) = p.lookup else { return };
+        let transport = match prot {
+            6 => Transport::Tcp,
+            17 => Transport::Udp,
+            _ => return,
+        };
+        let at = match body {
+            ReplyBody::Portmap(proto::portmap::Reply::Port { port }) if *port != 0 && *port <= 65535 => {
+                Some((key.src.ip, *port as u16))
+            }
+            ReplyBody::Portmap(proto::portmap::Reply::Addr { uaddr }) => {
+                proto::portmap::parse_uaddr(&uaddr.as_str_lossy()).map(|(ip, port)| {
+                    // An unspecified address means "the address you asked".
+                    (if ip.is_unspecified() { key.src.ip } else { ip }, port)
+                })
+            }
+            _ => None,
+        };
+        if let Some((ip, port)) = at {
+            if self.learnt.len() < LEARNT_CAP && port != 0 {
+                self.learnt.insert((ip, port, transport), prog);
+            }
+        }
+    }
+}
+
+/// The (prog, vers, IP protocol) a portmap/rpcbind lookup asks about.
+fn portmap_lookup(body: &CallBody<'_>) -> Option<(u32, u32, u32)> {
+    use proto::portmap::Call;
+    match body {
+        CallBody::Portmap(Call::Getport(m)) => Some((m.prog, m.vers, m.prot)),
+        CallBody::Portmap(Call::Getaddr(r)) | CallBody::Portmap(Call::Getversaddr(r)) => {
+            let netid = r.netid.as_str_lossy();
+            let prot = if netid.starts_with("tcp") {
+                6
+            } else if netid.starts_with("udp") {
+                17
+            } else {
+                return None;
+            };
+            Some((r.prog, r.vers, prot))
+        }
+        _ => None,
+    }
+}
+
+impl ReplyStat<'_> {
+    /// The accept_stat number (0 for SUCCESS) or `None` for a denied reply.
+    pub fn accept_number(&self) -> Option<u32> {
+        match self {
+            ReplyStat::Accepted { stat, .. } => Some(stat.number()),
+            ReplyStat::Denied(_) => None,
+        }
+    }
+}
