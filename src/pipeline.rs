@@ -11,7 +11,7 @@ use crate::net::{Endpoint, FlowKey, FrameRef, Transport, Ts};
 use crate::proto::{self, CallBody, ReplyBody};
 use crate::rpc::matcher::{CallKey, CallOutcome, MatchCounters, Matcher, Pending, ReplyOutcome};
 use crate::rpc::msg::{self, Header};
-use crate::rpc::record::{RecordCounters, RecordParser, HUNT_GIVE_UP};
+use crate::rpc::record::{RecordCounters, RecordInfo, RecordParser, HUNT_GIVE_UP};
 use crate::rpc::{GssService, Kind, Message, ProcId, ReplyStat};
 use etherparse::{NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
 use serde::Serialize;
@@ -101,6 +101,12 @@ pub struct Counters {
     pub unanswered_calls: u64,
     pub xid_table_evicted: u64,
     pub malformed_rpc: u64,
+    /// Partial records (cut by a gap or the size cap) whose header could not be read.
+    pub partial_unreadable: u64,
+    /// Incomplete records handed on for their RPC headers.
+    pub partial_records: u64,
+    /// Frames of RPC over RDMA (RoCEv2), which is not decoded.
+    pub rdma_frames: u64,
     pub flows: u64,
     pub flows_evicted: u64,
     pub not_rpc_flows: u64,
@@ -133,6 +139,8 @@ struct Core {
 }
 
 const LEARNT_CAP: usize = 65_536;
+/// RoCEv2 (RDMA over UDP): RPC over RDMA is counted, not decoded.
+const ROCE_V2_PORT: u16 = 4791;
 const CB_PROGS_CAP: usize = 4096;
 
 pub struct Pipeline {
@@ -187,7 +195,10 @@ impl Pipeline {
                 return;
             }
             Err(LinkError::Malformed(_)) => {
-                c.malformed_frames += 1;
+                if (data.len() as u64) < orig_len as u64 && self.cut_frame(link, at, data, orig_len, sink) {
+                    return;
+                }
+                self.core.counters.malformed_frames += 1;
                 return;
             }
         };
@@ -197,8 +208,8 @@ impl Pipeline {
         };
         match self.defrag.process(&sliced, at.ts) {
             DefragResult::Whole => match &sliced.transport {
-                Some(TransportSlice::Tcp(t)) => self.tcp(src, dst, t, at, sink),
-                Some(TransportSlice::Udp(u)) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), at, sink),
+                Some(TransportSlice::Tcp(t)) => self.tcp(src, dst, t, 0, at, sink),
+                Some(TransportSlice::Udp(u)) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), false, at, sink),
                 _ => self.core.counters.not_ip += 1,
             },
             DefragResult::Held => self.core.counters.ip_fragments += 1,
@@ -206,11 +217,11 @@ impl Pipeline {
                 self.core.counters.ip_fragments += 1;
                 match v.ip_number {
                     etherparse::IpNumber::UDP => match UdpSlice::from_slice(&v.payload) {
-                        Ok(u) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), at, sink),
+                        Ok(u) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), false, at, sink),
                         Err(_) => self.core.counters.malformed_frames += 1,
                     },
                     etherparse::IpNumber::TCP => match TcpSlice::from_slice(&v.payload) {
-                        Ok(t) => self.tcp(src, dst, &t, at, sink),
+                        Ok(t) => self.tcp(src, dst, &t, 0, at, sink),
                         Err(_) => self.core.counters.malformed_frames += 1,
                     },
                     _ => self.core.counters.not_ip += 1,
@@ -220,19 +231,46 @@ impl Pipeline {
         }
     }
 
-    fn udp(&mut self, src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8], at: FrameRef, sink: &mut dyn Sink) {
+    /// A frame cut short by the snapshot length: decode what was captured, and let
+    /// TCP reassembly know how many bytes are missing.
+    fn cut_frame(&mut self, link: LinkType, at: FrameRef, data: &[u8], orig_len: u32, sink: &mut dyn Sink) -> bool {
+        use etherparse::LaxNetSlice;
+        let Some(p) = link::slice_lax(link, data) else { return false };
+        let (src, dst) = match &p.net {
+            Some(LaxNetSlice::Ipv4(v4)) => (IpAddr::V4(v4.header().source_addr()), IpAddr::V4(v4.header().destination_addr())),
+            Some(LaxNetSlice::Ipv6(v6)) => (IpAddr::V6(v6.header().source_addr()), IpAddr::V6(v6.header().destination_addr())),
+            _ => return false,
+        };
+        let missing = orig_len - data.len() as u32;
+        match &p.transport {
+            Some(TransportSlice::Tcp(t)) => self.tcp(src, dst, t, missing, at, sink),
+            Some(TransportSlice::Udp(u)) => self.udp(src, dst, u.source_port(), u.destination_port(), u.payload(), true, at, sink),
+            _ => return false,
+        }
+        true
+    }
+
+    fn udp(&mut self, src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8], partial: bool, at: FrameRef, sink: &mut dyn Sink) {
         self.core.counters.udp_datagrams += 1;
+        if dport == ROCE_V2_PORT || sport == ROCE_V2_PORT {
+            self.core.counters.rdma_frames += 1;
+            return;
+        }
         let key = FlowKey { src: Endpoint { ip: src, port: sport }, dst: Endpoint { ip: dst, port: dport }, transport: Transport::Udp };
         let core = &mut self.core;
+        if payload.len() < 8 {
+            return;
+        }
         let rpc = core.is_rpc_port(&key)
             || msg::plausible_call(payload, &|p| known_prog(p, &core.cb_progs))
             || (msg::plausible_reply(payload) && core.reply_pending(&key, payload));
         if rpc {
-            core.record(&key, at, payload, sink);
+            core.record(&key, at, payload, partial, sink);
         }
     }
 
-    fn tcp(&mut self, src: IpAddr, dst: IpAddr, t: &TcpSlice<'_>, at: FrameRef, sink: &mut dyn Sink) {
+    /// `missing`: payload bytes the snapshot length cut off this segment.
+    fn tcp(&mut self, src: IpAddr, dst: IpAddr, t: &TcpSlice<'_>, missing: u32, at: FrameRef, sink: &mut dyn Sink) {
         self.core.counters.tcp_segments += 1;
         let key = FlowKey {
             src: Endpoint { ip: src, port: t.source_port() },
@@ -243,19 +281,24 @@ impl Pipeline {
             sink.net_event(&NetEvent::Open { flow: key, at });
         }
         if t.ack() {
-            if let Some(rev) = self.flows.get_mut(&key.reversed()) {
-                rev.tcp.peer_ack(t.acknowledgment_number());
+            let rkey = key.reversed();
+            if let Some(rev) = self.flows.get_mut(&rkey) {
+                let before = rev.tcp.held_bytes();
+                let core = &mut self.core;
+                let (rec, role) = (&mut rev.rec, &mut rev.role);
+                rev.tcp.peer_ack(t.acknowledgment_number(), &mut |c, at| core.chunk(&rkey, rec, role, at, c, sink));
+                self.ooo_held = self.ooo_held.saturating_sub(before - rev.tcp.held_bytes());
             }
         }
         if t.rst() {
             sink.net_event(&NetEvent::Reset { flow: key, at });
-            self.close(&key, at, sink);
-            self.close(&key.reversed(), at, sink);
+            self.close(&key, sink);
+            self.close(&key.reversed(), sink);
             return;
         }
         if t.syn() {
             // A new connection on this 4-tuple replaces any old stream.
-            self.close(&key, at, sink);
+            self.close(&key, sink);
         }
         if !self.flows.contains_key(&key) {
             if t.payload().is_empty() && !t.syn() {
@@ -281,8 +324,11 @@ impl Pipeline {
         let before = flow.tcp.held_bytes();
         let core = &mut self.core;
         let (rec, role) = (&mut flow.rec, &mut flow.role);
-        let mut out = |c: Chunk<'_>| core.chunk(&key, rec, role, at, c, sink);
-        flow.tcp.segment(t.sequence_number(), t.syn(), t.fin(), t.payload(), cap, &mut out);
+        let mut out = |c: Chunk<'_>, at: FrameRef| core.chunk(&key, rec, role, at, c, sink);
+        flow.tcp.segment(t.sequence_number(), t.syn(), t.fin(), t.payload(), at, cap, &mut out);
+        if missing > 0 && !t.syn() {
+            flow.tcp.cut_short(t.sequence_number(), t.payload().len(), missing, at, &mut out);
+        }
         let after = flow.tcp.held_bytes();
         self.ooo_held = (self.ooo_held + after).saturating_sub(before);
         if flow.role == Role::NotRpc {
@@ -292,7 +338,7 @@ impl Pipeline {
             flow.rec.counters = kept;
         }
         if t.fin() {
-            self.close(&key, at, sink);
+            self.close(&key, sink);
         }
     }
 
@@ -310,12 +356,12 @@ impl Pipeline {
     }
 
     /// Flush and forget a TCP direction.
-    fn close(&mut self, key: &FlowKey, at: FrameRef, sink: &mut dyn Sink) {
+    fn close(&mut self, key: &FlowKey, sink: &mut dyn Sink) {
         if let Some(mut f) = self.flows.remove(key) {
             let core = &mut self.core;
             let held = f.tcp.held_bytes();
             let (rec, role) = (&mut f.rec, &mut f.role);
-            let mut out = |c: Chunk<'_>| core.chunk(key, rec, role, at, c, sink);
+            let mut out = |c: Chunk<'_>, at: FrameRef| core.chunk(key, rec, role, at, c, sink);
             f.tcp.finish(&mut out);
             self.ooo_held = self.ooo_held.saturating_sub(held);
             self.retire(&f);
@@ -338,17 +384,15 @@ impl Pipeline {
         let mut sink = NullSink;
         for (_, k) in idle.into_iter().take(n) {
             self.core.counters.flows_evicted += 1;
-            let at = FrameRef { file: 0, frame: 0, ts: self.now };
-            self.close(&k, at, &mut sink);
+            self.close(&k, &mut sink);
         }
     }
 
     /// End of input: flush every flow and count what never completed.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
         let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
-        let at = FrameRef { file: 0, frame: 0, ts: self.now };
         for k in keys {
-            self.close(&k, at, sink);
+            self.close(&k, sink);
         }
         self.defrag.finish();
         self.core.matcher.finish();
@@ -372,6 +416,7 @@ impl Pipeline {
         c.records_damaged = rec.damaged;
         c.resyncs = rec.resyncs;
         c.hunted_bytes = rec.hunted_bytes;
+        c.partial_records = rec.partial;
         c.ip_reassembled = self.defrag.reassembled;
         c.ip_fragments_dropped = self.defrag.dropped;
         let m: MatchCounters = self.core.matcher.counters;
@@ -405,6 +450,7 @@ fn add_rec(a: &mut RecordCounters, b: &RecordCounters) {
     a.damaged += b.damaged;
     a.hunted_bytes += b.hunted_bytes;
     a.resyncs += b.resyncs;
+    a.partial += b.partial;
 }
 
 fn ip_addrs(p: &SlicedPacket<'_>) -> Option<(IpAddr, IpAddr)> {
@@ -442,16 +488,16 @@ impl Core {
         }
         match c {
             Chunk::Gap(bytes) => {
-                rec.gap(bytes);
+                rec.gap(bytes, &mut |r, info| self.record(key, info.at, r, info.partial, sink));
                 sink.net_event(&NetEvent::Gap { flow: *key, at, bytes });
             }
             Chunk::Data(d) => {
                 let strict = *role == Role::Unknown;
                 let start = |b: &[u8]| msg::plausible_call(b, &hunt_prog) || (!strict && msg::plausible_reply(b));
                 let mut found = false;
-                rec.feed(d, &start, &mut |r: &[u8]| {
+                rec.feed(d, at, &start, &mut |r: &[u8], info: RecordInfo| {
                     found = true;
-                    self.record(key, at, r, sink);
+                    self.record(key, info.at, r, info.partial, sink);
                 });
                 if found && *role == Role::Unknown {
                     *role = Role::Rpc;
@@ -464,11 +510,15 @@ impl Core {
     }
 
     /// One complete RPC message (a TCP record or a UDP datagram).
-    fn record(&mut self, key: &FlowKey, at: FrameRef, bytes: &[u8], sink: &mut dyn Sink) {
+    fn record(&mut self, key: &FlowKey, at: FrameRef, bytes: &[u8], partial: bool, sink: &mut dyn Sink) {
         let (header, body) = match msg::parse(bytes) {
             Ok(x) => x,
             Err(_) => {
-                self.counters.malformed_rpc += 1;
+                if partial {
+                    self.counters.partial_unreadable += 1;
+                } else {
+                    self.counters.malformed_rpc += 1;
+                }
                 return;
             }
         };
@@ -496,7 +546,7 @@ impl Core {
                 }
                 let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
                 let retransmit = matches!(self.matcher.call(ck, Pending { id, at, gss, lookup }), CallOutcome::Retransmit);
-                let m = Message { at, src: key.src, dst: key.dst, transport: key.transport, xid: h.xid, kind: Kind::Call { header: h, id, body, retransmit } };
+                let m = Message { at, src: key.src, dst: key.dst, transport: key.transport, xid: h.xid, partial, kind: Kind::Call { header: h, id, body, retransmit } };
                 sink.message(&m);
             }
             Header::Reply(h) => {
@@ -519,6 +569,7 @@ impl Core {
                     dst: key.dst,
                     transport: key.transport,
                     xid: h.xid,
+                    partial,
                     kind: Kind::Reply {
                         stat: h.stat,
                         id: pending.map(|p| p.id),

@@ -1,6 +1,6 @@
 //! Link layers: strip the link header and hand the IP packet to etherparse.
 
-use etherparse::{EtherType, SlicedPacket};
+use etherparse::{EtherType, LaxSlicedPacket, SlicedPacket};
 
 /// The link types gracewatch reads (libpcap DLT_/LINKTYPE_ numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,14 @@ fn af_is_ipv6(af: u32) -> bool {
 pub fn slice(link: LinkType, data: &[u8]) -> Result<SlicedPacket<'_>, LinkError> {
     let r = match link {
         LinkType::Ethernet => SlicedPacket::from_ethernet(data),
-        LinkType::LinuxSll => SlicedPacket::from_linux_sll(data),
+        LinkType::LinuxSll => {
+            // packet type (2), ARPHRD type (2), address length (2), address (8), protocol (2)
+            if data.len() < 16 {
+                return Err(LinkError::Malformed("SLL header truncated".into()));
+            }
+            let proto = u16::from_be_bytes([data[14], data[15]]);
+            ether_type(proto, &data[16..])?
+        }
         LinkType::RawIp => SlicedPacket::from_ip(data),
         LinkType::LinuxSll2 => {
             // protocol type (2), reserved (2), ifindex (4), hatype (2), pkttype (1),
@@ -78,6 +85,22 @@ pub fn slice(link: LinkType, data: &[u8]) -> Result<SlicedPacket<'_>, LinkError>
         }
     };
     r.map_err(|e| LinkError::Malformed(e.to_string()))
+}
+
+/// Take apart a frame cut short by the snapshot length: the headers that are there,
+/// and the transport header if it is whole.
+pub fn slice_lax(link: LinkType, data: &[u8]) -> Option<LaxSlicedPacket<'_>> {
+    let after = |n: usize| data.get(n..);
+    fn by_type(proto: u16, rest: &[u8]) -> Option<LaxSlicedPacket<'_>> {
+        matches!(proto, 0x0800 | 0x86dd | 0x8100 | 0x88a8 | 0x9100).then(|| LaxSlicedPacket::from_ether_type(EtherType(proto), rest))
+    }
+    match link {
+        LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).ok(),
+        LinkType::RawIp => LaxSlicedPacket::from_ip(data).ok(),
+        LinkType::LinuxSll => by_type(u16::from_be_bytes([*data.get(14)?, *data.get(15)?]), after(16)?),
+        LinkType::LinuxSll2 => by_type(u16::from_be_bytes([*data.first()?, *data.get(1)?]), after(20)?),
+        LinkType::Null | LinkType::Loop => LaxSlicedPacket::from_ip(after(4)?).ok(),
+    }
 }
 
 fn ether_type(proto: u16, data: &[u8]) -> Result<Result<SlicedPacket<'_>, etherparse::err::packet::SliceError>, LinkError> {
@@ -132,6 +155,15 @@ mod tests {
         loop_be.extend_from_slice(&ip);
         assert_eq!(udp_port(&slice(LinkType::Loop, &loop_be).unwrap()), 2049);
         assert_eq!(udp_port(&slice(LinkType::RawIp, &ip).unwrap()), 2049);
+        // Linux cooked v1 on a loopback device (ARPHRD 772), as tcpdump -i any writes it
+        let mut sll = vec![0, 0, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(&ip);
+        assert_eq!(udp_port(&slice(LinkType::LinuxSll, &sll).unwrap()), 2049);
+        // cut short by the snapshot length: only the lax slicer gets through
+        let cut = &sll[..sll.len() - 2];
+        assert!(slice(LinkType::LinuxSll, cut).is_err());
+        let lax = slice_lax(LinkType::LinuxSll, cut).unwrap();
+        assert!(matches!(lax.transport, Some(TransportSlice::Udp(_))));
         // an ARP-like SLL2 frame is not IP, and a short one is malformed
         let arp = [0x08, 0x06, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(slice(LinkType::LinuxSll2, &arp).unwrap_err(), LinkError::NotIp);

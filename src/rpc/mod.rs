@@ -18,6 +18,9 @@ pub struct Message<'a> {
     pub dst: Endpoint,
     pub transport: Transport,
     pub xid: u32,
+    /// Only the start of the message was captured (a gap, or over the size cap):
+    /// the header is right, the body may be cut short.
+    pub partial: bool,
     pub kind: Kind<'a>,
 }
 

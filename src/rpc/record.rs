@@ -5,11 +5,22 @@
 //! copy; otherwise it is gathered in a buffer. Records larger than the cap are skipped
 //! (and counted) rather than buffered. After a gap, or on a stream picked up in the
 //! middle, the parser hunts for the next plausible record start.
+//!
+//! A record that cannot be completed (over the cap, or cut by a gap) is still handed
+//! on as a partial record made of its first bytes, so that its RPC header is seen.
+
+use crate::net::FrameRef;
 
 /// Smallest record that can hold an RPC reply header.
 const MIN_RECORD: u32 = 24;
+/// Bytes kept of a record that is dropped, to show its header.
+const HEAD_KEEP: usize = 512;
+/// A partial record shorter than this shows nothing useful.
+const MIN_PARTIAL: usize = 8;
 /// Bytes kept while hunting: a mark and a call header must fit.
 const HUNT_WINDOW: usize = 4 + super::msg::PLAUSIBLE_CALL_LEN;
+/// Fewest bytes that can show a record start (a mark and a short reply header).
+const MIN_CHECK: usize = 4 + super::msg::PLAUSIBLE_REPLY_LEN;
 /// Hunting gives up on a stream (as not RPC) after this many bytes without a match,
 /// when the stream was never confirmed as RPC.
 pub const HUNT_GIVE_UP: u64 = 256 * 1024;
@@ -25,6 +36,18 @@ pub struct RecordCounters {
     /// Bytes passed over while hunting for a record start.
     pub hunted_bytes: u64,
     pub resyncs: u64,
+    /// Incomplete records handed on for their headers.
+    pub partial: u64,
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// The frame that completed the record, or for a partial record the frame where
+    /// it began.
+    pub at: FrameRef,
+    /// Only the first bytes of the record: it was too large or cut by a gap.
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +76,11 @@ pub struct RecordParser {
     state: State,
     mark: [u8; 4],
     buf: Vec<u8>,
-    /// The current record is being dropped (too large, or damaged by a gap).
+    /// The current record is being dropped (too large, or damaged by a gap); `buf`
+    /// keeps only its first bytes.
     dropping: bool,
+    /// The frame where the current record began.
+    start_at: FrameRef,
     cap: u32,
     /// Bytes passed over since hunting began without finding anything.
     hunted_run: u64,
@@ -70,6 +96,7 @@ impl RecordParser {
             mark: [0; 4],
             buf: Vec::new(),
             dropping: false,
+            start_at: FrameRef::default(),
             cap,
             hunted_run: 0,
             counters: RecordCounters::default(),
@@ -91,13 +118,13 @@ impl RecordParser {
     }
 
     /// Feed stream data; `on_record` gets each complete record (without marks).
-    pub fn feed(&mut self, mut data: &[u8], start: &dyn RecordStart, on_record: &mut dyn FnMut(&[u8])) {
+    pub fn feed(&mut self, mut data: &[u8], at: FrameRef, start: &dyn RecordStart, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
         while !data.is_empty() {
             match self.state {
                 State::Hunt => {
                     let (prefix, rest) = self.hunt(data, start);
                     if !prefix.is_empty() {
-                        self.feed(&prefix, start, on_record);
+                        self.feed(&prefix, at, start, on_record);
                     }
                     data = rest;
                 }
@@ -117,48 +144,57 @@ impl RecordParser {
                     let m = u32::from_be_bytes(self.mark);
                     let (last, len) = (m & 0x8000_0000 != 0, m & 0x7fff_ffff);
                     self.counters.fragments += 1;
+                    if self.buf.is_empty() && !self.dropping {
+                        self.start_at = at;
+                    }
                     if !self.dropping && self.buf.len() as u64 + len as u64 > self.cap as u64 {
                         self.dropping = true;
                         self.counters.oversized += 1;
-                        self.buf = Vec::new();
+                        self.buf.truncate(HEAD_KEEP);
+                        self.buf.shrink_to(HEAD_KEEP);
                     }
                     // Fast path: a whole single-fragment record in this chunk.
                     if last && !self.dropping && self.buf.is_empty() && data.len() >= len as usize {
                         self.counters.records += 1;
-                        on_record(&data[..len as usize]);
+                        on_record(&data[..len as usize], RecordInfo { at, partial: false });
                         data = &data[len as usize..];
                         self.state = State::Mark { have: 0 };
                         continue;
                     }
                     self.state = State::Body { remaining: len, last };
                     if len == 0 {
-                        self.end_fragment(last, on_record);
+                        self.end_fragment(last, at, on_record);
                     }
                 }
                 State::Body { remaining, last } => {
                     let n = (remaining as usize).min(data.len());
                     if !self.dropping {
                         self.buf.extend_from_slice(&data[..n]);
+                    } else if self.buf.len() < HEAD_KEEP {
+                        let k = n.min(HEAD_KEEP - self.buf.len());
+                        self.buf.extend_from_slice(&data[..k]);
                     }
                     data = &data[n..];
                     let remaining = remaining - n as u32;
                     self.state = State::Body { remaining, last };
                     if remaining == 0 {
-                        self.end_fragment(last, on_record);
+                        self.end_fragment(last, at, on_record);
                     }
                 }
             }
         }
     }
 
-    fn end_fragment(&mut self, last: bool, on_record: &mut dyn FnMut(&[u8])) {
+    fn end_fragment(&mut self, last: bool, at: FrameRef, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
         self.state = State::Mark { have: 0 };
         if !last {
             return;
         }
         if !self.dropping {
             self.counters.records += 1;
-            on_record(&self.buf);
+            on_record(&self.buf, RecordInfo { at, partial: false });
+        } else {
+            self.emit_partial(on_record);
         }
         self.dropping = false;
         self.buf.clear();
@@ -167,23 +203,33 @@ impl RecordParser {
         }
     }
 
+    fn emit_partial(&mut self, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
+        if self.buf.len() >= MIN_PARTIAL {
+            self.counters.partial += 1;
+            on_record(&self.buf, RecordInfo { at: self.start_at, partial: true });
+        }
+    }
+
     /// `bytes` of the stream were lost.
-    pub fn gap(&mut self, bytes: u64) {
+    pub fn gap(&mut self, bytes: u64, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
         match self.state {
             State::Body { remaining, last } if (remaining as u64) > bytes => {
                 // The hole lies inside this fragment: the record is damaged but the
-                // stream stays in step.
+                // stream stays in step. Its first bytes are kept for its header.
                 if !self.dropping {
                     self.counters.damaged += 1;
                 }
                 self.dropping = true;
-                self.buf.clear();
+                self.buf.truncate(HEAD_KEEP);
                 self.state = State::Body { remaining: remaining - bytes as u32, last };
             }
             State::Hunt => {}
             _ => {
                 if !self.buf.is_empty() || matches!(self.state, State::Body { .. } | State::Mark { have: 1.. }) {
-                    self.counters.damaged += 1;
+                    if !self.dropping {
+                        self.counters.damaged += 1;
+                    }
+                    self.emit_partial(on_record);
                 }
                 self.buf.clear();
                 self.dropping = false;
@@ -223,11 +269,15 @@ impl RecordParser {
             self.buf.clear();
         }
         let mut k = 0;
-        while k + w <= data.len() {
+        while k + MIN_CHECK <= data.len() {
             if self.candidate(&data[k..], start) {
                 self.passed(k);
                 self.resync();
                 return (Vec::new(), &data[k..]);
+            }
+            if k + w > data.len() {
+                // Too few bytes to rule this position out: keep it for later data.
+                break;
             }
             k += 1;
         }
@@ -242,6 +292,9 @@ impl RecordParser {
     }
 
     fn candidate(&self, at: &[u8], start: &dyn RecordStart) -> bool {
+        if at.len() < MIN_CHECK {
+            return false;
+        }
         let m = u32::from_be_bytes([at[0], at[1], at[2], at[3]]);
         let len = m & 0x7fff_ffff;
         len >= MIN_RECORD && start.plausible(&at[4..])
@@ -279,7 +332,11 @@ mod tests {
     fn collect(p: &mut RecordParser, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for c in chunks {
-            p.feed(c, &plausible, &mut |r| out.push(r.to_vec()));
+            p.feed(c, FrameRef::default(), &plausible, &mut |r, i| {
+                if !i.partial {
+                    out.push(r.to_vec())
+                }
+            });
         }
         out
     }
@@ -319,6 +376,11 @@ mod tests {
         assert_eq!(out[0][3], 5);
         assert_eq!(p.counters.oversized, 1);
         assert!(p.buf.capacity() < 5000);
+        // the oversized record's head is still handed on, marked partial
+        let mut q = RecordParser::new(1000, false);
+        let mut heads = Vec::new();
+        q.feed(&s, FrameRef { file: 0, frame: 7, ts: 0 }, &plausible, &mut |r, i| heads.push((r.len(), i.partial, i.at.frame)));
+        assert_eq!(heads, vec![(HEAD_KEEP, true, 7), (50, false, 7)]);
     }
 
     #[test]
@@ -327,7 +389,7 @@ mod tests {
         let b = rec(true, &call_body(7, 40));
         let mut p = RecordParser::new(1 << 20, false);
         let mut out = collect(&mut p, &[&a[..50]]);
-        p.gap(100);
+        p.gap(100, &mut |_, _| panic!("stays in step"));
         out.extend(collect(&mut p, &[&a[150..], &b]));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0][3], 7);
@@ -342,7 +404,9 @@ mod tests {
         let c = rec(true, &call_body(10, 44));
         let mut p = RecordParser::new(1 << 20, false);
         let mut out = collect(&mut p, &[&a[..20]]);
-        p.gap(500);
+        let mut partial = Vec::new();
+        p.gap(500, &mut |r, i| partial.push((r.to_vec(), i.partial)));
+        assert_eq!(partial, vec![(a[4..20].to_vec(), true)]);
         // resume in the middle of junk, then b and c (b's mark split across chunks)
         let mut tail = vec![0x11u8; 37];
         tail.extend_from_slice(&b[..2]);
