@@ -147,7 +147,7 @@ fn every_call_in_every_version() {
     for vers in [1, 3, 4] {
         for p in (0..=16).chain(20..=23) {
             let b = call_bytes(vers, p);
-            let c = decode_call(vers, p, &b).unwrap_or_else(|e| panic!("v{vers} proc {p}: {e}"));
+            let c = decode_call(vers, p, b).unwrap_or_else(|e| panic!("v{vers} proc {p}: {e}"));
             let name = json_proc(&c);
             match proc_name(vers, p) {
                 Some(n) => assert_eq!(name, n, "v{vers} proc {p}"),
@@ -220,7 +220,7 @@ fn every_reply_in_every_version() {
                 }
                 _ => &[],
             };
-            let r = decode_reply(vers, p, &b).unwrap_or_else(|e| panic!("v{vers} proc {p}: {e}"));
+            let r = decode_reply(vers, p, b).unwrap_or_else(|e| panic!("v{vers} proc {p}: {e}"));
             if vers == 1 && p >= 20 {
                 assert_eq!(r, Reply::Unknown { proc_num: p });
                 continue;
@@ -248,7 +248,7 @@ fn every_reply_in_every_version() {
 #[test]
 fn denied_with_holder_32_and_64_bit() {
     let b = test_res(1, 1, false, 7, 0xffff_fff0, 0);
-    let r = decode_reply(1, 1, &b).unwrap();
+    let r = decode_reply(1, 1, b).unwrap();
     assert_eq!(r.stat(), Some(NlmStat::Denied));
     let h = r.holder().unwrap();
     assert_eq!((h.exclusive, h.svid, h.oh.0, h.offset, h.len), (false, 7, &b"7@client-b"[..], 0xffff_fff0, 0));
@@ -256,14 +256,14 @@ fn denied_with_holder_32_and_64_bit() {
     assert_eq!(r.to_string(), "DENIED holder svid 7 shared [4294967280,EOF)");
 
     let b = test_res(4, 1, true, 7, 1 << 40, 10);
-    let r = decode_reply(4, 1, &b).unwrap();
+    let r = decode_reply(4, 1, b).unwrap();
     assert_eq!(r.holder().unwrap().offset, 1 << 40);
     assert_eq!(r.to_string(), format!("DENIED holder svid 7 excl [{},{})", 1u64 << 40, (1u64 << 40) + 10));
     // the same bytes read as v3 are 32-bit and leave bytes over: still decodes, differently
-    let r3 = decode_reply(3, 1, &b).unwrap();
+    let r3 = decode_reply(3, 1, b).unwrap();
     assert_ne!(r3.holder().unwrap().offset, 1 << 40);
     // a TEST reply other than DENIED carries no holder
-    let r = decode_reply(4, 1, &test_res(4, 4, false, 0, 0, 0)).unwrap();
+    let r = decode_reply(4, 1, test_res(4, 4, false, 0, 0, 0)).unwrap();
     assert_eq!((r.stat(), r.holder()), (Some(NlmStat::DeniedGracePeriod), None));
     assert_eq!(r.to_string(), "DENIED_GRACE_PERIOD");
 }
@@ -278,14 +278,14 @@ fn statuses_and_unknown_status() {
         let s = NlmStat::from_u32(n as u32);
         assert_eq!((s.name(), s.code()), (*name, n as u32));
     }
-    let r = decode_reply(4, 2, &nlm_res(42)).unwrap();
+    let r = decode_reply(4, 2, nlm_res(42)).unwrap();
     assert_eq!(r.stat(), Some(NlmStat::Unknown(42)));
     assert_eq!(r.to_string(), "UNKNOWN(42)");
     let j = serde_json::to_value(&r).unwrap();
     assert_eq!(j["stat"]["code"], 42);
     assert_eq!(j["stat"]["name"], "UNKNOWN");
     // an unknown status in TEST_RES carries no holder and is not an error
-    let c = decode_call(4, 11, &test_res(4, 77, false, 0, 0, 0)).unwrap();
+    let c = decode_call(4, 11, test_res(4, 77, false, 0, 0, 0)).unwrap();
     assert_eq!((c.stat(), c.holder()), (Some(NlmStat::Unknown(77)), None));
 }
 
@@ -295,14 +295,14 @@ fn unknown_procedures() {
         assert_eq!(decode_call(4, p, &[1, 2, 3]).unwrap(), Call::Unknown { proc_num: p });
         assert_eq!(decode_reply(4, p, &[]).unwrap(), Reply::Unknown { proc_num: p });
     }
-    assert_eq!(decode_call(1, 22, &lock_args(1, false, true, LK, false, 0)).unwrap().to_string(), "proc 22");
+    assert_eq!(decode_call(1, 22, lock_args(1, false, true, LK, false, 0)).unwrap().to_string(), "proc 22");
 }
 
 #[test]
 fn every_prefix_of_a_lock_body_is_an_error() {
     for vers in [1, 3, 4] {
         let b = lock_args(vers, true, true, LK, true, 3);
-        assert!(decode_call(vers, 2, &b).is_ok());
+        assert!(decode_call(vers, 2, b).is_ok());
         for n in 0..b.len() {
             assert!(decode_call(vers, 2, &b[..n]).is_err(), "v{vers} prefix {n}");
         }
@@ -341,40 +341,40 @@ fn hostile_lengths() {
 #[test]
 fn ranges_keep_every_bit() {
     let l = L { off: 0xffff_ffff, len: 0xffff_ffff, ..LK };
-    let c = decode_call(1, 2, &lock_args(1, false, false, l, false, 0)).unwrap();
+    let c = decode_call(1, 2, lock_args(1, false, false, l, false, 0)).unwrap();
     assert_eq!((c.lock().unwrap().offset, c.lock().unwrap().len), (0xffff_ffff, 0xffff_ffff));
     assert_eq!(c.lock().unwrap().end(), Some(0x1_ffff_fffe));
     let l = L { off: u64::MAX - 1, len: 5, ..LK };
-    let c = decode_call(4, 2, &lock_args(4, false, false, l, false, 0)).unwrap();
+    let c = decode_call(4, 2, lock_args(4, false, false, l, false, 0)).unwrap();
     assert_eq!(c.lock().unwrap().offset, u64::MAX - 1);
     assert_eq!(c.lock().unwrap().end(), Some(u64::MAX));
 }
 
 #[test]
 fn text_summaries() {
-    let c = decode_call(4, 2, &lock_args(4, false, true, LK, true, 0)).unwrap();
+    let c = decode_call(4, 2, lock_args(4, false, true, LK, true, 0)).unwrap();
     assert_eq!(c.to_string(), "excl reclaim svid 101 fh 4300000200000000… [0,10) caller client-a");
     let l = L { len: 0, off: 100, ..LK };
-    let c = decode_call(3, 2, &lock_args(3, true, false, l, false, 3)).unwrap();
+    let c = decode_call(3, 2, lock_args(3, true, false, l, false, 3)).unwrap();
     assert_eq!(c.to_string(), "block shared svid 101 fh 4300000200000000… [100,EOF) caller client-a state 3");
-    let c = decode_call(4, 7, &lock_args(4, false, true, LK, false, 0)).unwrap();
+    let c = decode_call(4, 7, lock_args(4, false, true, LK, false, 0)).unwrap();
     assert_eq!(c.to_string(), "excl svid 101 fh 4300000200000000… [0,10) caller client-a cookie 00000007");
-    let c = decode_call(4, 4, &unlock_args(4, LK)).unwrap();
+    let c = decode_call(4, 4, unlock_args(4, LK)).unwrap();
     assert_eq!(c.to_string(), "svid 101 fh 4300000200000000… [0,10) caller client-a");
-    let c = decode_call(4, 12, &nlm_res(0)).unwrap();
+    let c = decode_call(4, 12, nlm_res(0)).unwrap();
     assert_eq!(c.to_string(), "GRANTED cookie 00000007");
-    let c = decode_call(4, 11, &test_res(4, 1, true, 7, 0, 10)).unwrap();
+    let c = decode_call(4, 11, test_res(4, 1, true, 7, 0, 10)).unwrap();
     assert_eq!(c.to_string(), "DENIED holder svid 7 excl [0,10) cookie 00000007");
-    let c = decode_call(4, 20, &share_args(0, 3, true)).unwrap();
+    let c = decode_call(4, 20, share_args(0, 3, true)).unwrap();
     assert_eq!(c.to_string(), "access read/write deny none reclaim fh 4300000200000000… caller client-a");
-    let c = decode_call(4, 16, &sm_notify_args()).unwrap();
+    let c = decode_call(4, 16, sm_notify_args()).unwrap();
     assert_eq!(c.to_string(), "mon_name client-a state 3");
     assert_eq!(decode_call(4, 0, &[]).unwrap().to_string(), "");
 }
 
 #[test]
 fn json_carries_every_field() {
-    let c = decode_call(4, 2, &lock_args(4, true, true, LK, true, 5)).unwrap();
+    let c = decode_call(4, 2, lock_args(4, true, true, LK, true, 5)).unwrap();
     let j = serde_json::to_value(&c).unwrap();
     assert_eq!(j["proc"], "LOCK");
     assert_eq!(j["cookie"], "00000007");
@@ -384,7 +384,7 @@ fn json_carries_every_field() {
     assert_eq!(j["oh"], crate::xdr::hex(OH));
     assert_eq!((j["svid"].as_i64(), j["offset"].as_u64(), j["len"].as_u64(), j["state"].as_i64()), (Some(101), Some(0), Some(10), Some(5)));
 
-    let r = decode_reply(4, 1, &test_res(4, 1, true, 7, 3, 4)).unwrap();
+    let r = decode_reply(4, 1, test_res(4, 1, true, 7, 3, 4)).unwrap();
     let j = serde_json::to_value(&r).unwrap();
     assert_eq!(j["proc"], "TEST");
     assert_eq!(j["stat"]["name"], "DENIED");
@@ -393,9 +393,9 @@ fn json_carries_every_field() {
     assert_eq!(j["holder"]["offset"], 3);
     assert_eq!(j["holder"]["exclusive"], true);
 
-    let c = decode_call(3, 21, &share_args(2, 1, false)).unwrap();
+    let c = decode_call(3, 21, share_args(2, 1, false)).unwrap();
     let j = serde_json::to_value(&c).unwrap();
     assert_eq!((j["proc"].as_str(), j["mode"].as_u64(), j["access"].as_u64()), (Some("UNSHARE"), Some(2), Some(1)));
-    let c = decode_call(4, 16, &sm_notify_args()).unwrap();
+    let c = decode_call(4, 16, sm_notify_args()).unwrap();
     assert_eq!(serde_json::to_value(&c).unwrap()["priv"], "09".repeat(16));
 }
