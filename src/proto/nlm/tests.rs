@@ -399,3 +399,26 @@ fn json_carries_every_field() {
     let c = decode_call(4, 16, sm_notify_args()).unwrap();
     assert_eq!(serde_json::to_value(&c).unwrap()["priv"], "09".repeat(16));
 }
+
+#[test]
+fn mutated_bodies_never_panic() {
+    let mut decoded = 0usize;
+    for vers in [1, 2, 3, 4] {
+        for p in (0..=16).chain(20..=23) {
+            let mut bodies = vec![call_bytes(vers, p)];
+            bodies.push(test_res(vers, 1, true, 7, 1, 2));
+            bodies.push(share_args(1, 1, true));
+            for b in bodies {
+                for k in 0..b.len() {
+                    for v in [0x00, 0x01, 0x7f, 0xff] {
+                        let mut m = b.to_vec();
+                        m[k] = v;
+                        decoded += usize::from(decode_call(vers, p, &m).is_ok());
+                        decoded += usize::from(decode_reply(vers, p, &m).is_ok());
+                    }
+                }
+            }
+        }
+    }
+    assert!(decoded > 10_000, "{decoded}");
+}
