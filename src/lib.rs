@@ -17,4 +17,4 @@ pub mod rpc;
 pub mod state;
 pub mod xdr;
 
-pub use error::Error;
+pub use error::{Error, Result};
