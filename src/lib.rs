@@ -8,6 +8,7 @@
 pub mod capture;
 pub mod client;
 pub mod error;
+pub mod fuzzing;
 pub mod lab;
 pub mod net;
 pub mod pipeline;
