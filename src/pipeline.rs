@@ -6,6 +6,7 @@
 
 use crate::net::defrag::{Defrag, DefragResult};
 use crate::net::link::{self, LinkError, LinkType};
+use crate::net::roce::{Roce, Roce2, ROCE_V2_PORT};
 use crate::net::tcp::{Chunk, TcpCounters, TcpStream};
 use crate::net::{Endpoint, FlowKey, FrameRef, Transport, Ts};
 use crate::proto::{self, CallBody, ReplyBody};
@@ -105,7 +106,7 @@ pub struct Counters {
     pub partial_unreadable: u64,
     /// Incomplete records handed on for their RPC headers.
     pub partial_records: u64,
-    /// Frames of RPC over RDMA (RoCEv2), which is not decoded.
+    /// RoCEv2 packets (RPC over RDMA is decoded from their SENDs).
     pub rdma_frames: u64,
     pub flows: u64,
     pub flows_evicted: u64,
@@ -139,14 +140,13 @@ struct Core {
 }
 
 const LEARNT_CAP: usize = 65_536;
-/// RoCEv2 (RDMA over UDP): RPC over RDMA is counted, not decoded.
-const ROCE_V2_PORT: u16 = 4791;
 const CB_PROGS_CAP: usize = 4096;
 
 pub struct Pipeline {
     core: Core,
     flows: HashMap<FlowKey, Flow>,
     defrag: Defrag,
+    roce: Roce2,
     ooo_held: usize,
     tcp_done: TcpCounters,
     rec_done: RecordCounters,
@@ -172,6 +172,7 @@ impl Pipeline {
             defrag: Defrag::new(cfg.frag_cap),
             core: Core { matcher: Matcher::new(cfg.xid_cap), learnt: HashMap::new(), cb_progs, counters: Counters::default(), cfg },
             flows: HashMap::new(),
+            roce: Roce2::default(),
             ooo_held: 0,
             tcp_done: TcpCounters::default(),
             rec_done: RecordCounters::default(),
@@ -252,8 +253,17 @@ impl Pipeline {
 
     fn udp(&mut self, src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8], partial: bool, at: FrameRef, sink: &mut dyn Sink) {
         self.core.counters.udp_datagrams += 1;
-        if dport == ROCE_V2_PORT || sport == ROCE_V2_PORT {
+        if dport == ROCE_V2_PORT {
             self.core.counters.rdma_frames += 1;
+            // RPC over RDMA has no ports of its own: both ends are the RoCE port.
+            let ep = |ip| Endpoint { ip, port: ROCE_V2_PORT };
+            let key = FlowKey { src: ep(src), dst: ep(dst), transport: Transport::Rdma };
+            match self.roce.packet(src, dst, payload) {
+                Roce::Rpc { msg, partial: p } => self.core.record(&key, at, msg, p || partial, sink),
+                Roce::RpcOwned { msg, partial: p } => self.core.record(&key, at, &msg, p || partial, sink),
+                Roce::Other => {}
+                Roce::Malformed => self.core.counters.malformed_rpc += 1,
+            }
             return;
         }
         let key = FlowKey { src: Endpoint { ip: src, port: sport }, dst: Endpoint { ip: dst, port: dport }, transport: Transport::Udp };

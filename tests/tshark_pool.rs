@@ -11,9 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Files whose remaining differences have a known reason: (file name, reason).
-const KNOWN: &[(&str, &str)] = &[
-    ("2024-01-26__linux_kernel_40_referal.pcap", "most RPC runs over RDMA (RoCEv2), which gracewatch counts but does not decode"),
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 /// Link types gracewatch does not read: the file must give a clear one-line error.
 const UNSUPPORTED: &[&str] = &["2021-02-18__sniffer.pcap", "2021-02-18__sniffer2.pcap"];

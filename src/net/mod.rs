@@ -2,6 +2,7 @@
 
 pub mod defrag;
 pub mod link;
+pub mod roce;
 pub mod tcp;
 
 use serde::Serialize;
@@ -13,6 +14,8 @@ use std::net::IpAddr;
 pub enum Transport {
     Tcp,
     Udp,
+    /// RPC over RDMA (RoCEv2).
+    Rdma,
 }
 
 impl fmt::Display for Transport {
@@ -20,6 +23,7 @@ impl fmt::Display for Transport {
         f.write_str(match self {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
+            Transport::Rdma => "rdma",
         })
     }
 }
