@@ -60,7 +60,22 @@ pub fn proc_name(prog: u32, vers: u32, proc_: u32, cb: bool) -> Option<&'static 
         MOUNT => mount::proc_name(vers, proc_),
         NLM => nlm::proc_name(vers, proc_),
         NSM => nsm::proc_name(vers, proc_),
+        NFS_ACL => nfsacl_proc_name(vers, proc_),
         _ if cb => nfs4::cb::proc_name(vers, proc_),
+        _ => None,
+    }
+}
+
+/// NFSACL (100227), the side protocol Linux and Solaris use for POSIX ACLs over NFSv2/v3.
+fn nfsacl_proc_name(vers: u32, proc_: u32) -> Option<&'static str> {
+    match (vers, proc_) {
+        (_, 0) => Some("NULL"),
+        (_, 1) => Some("GETACL"),
+        (_, 2) => Some("SETACL"),
+        (2, 3) => Some("GETATTR"),
+        (2, 4) => Some("ACCESS"),
+        (2, 5) => Some("GETXATTRDIR"),
+        (3, 3) => Some("GETXATTRDIR"),
         _ => None,
     }
 }
