@@ -585,6 +585,7 @@ fn decode_cb_compound(body: &[u8]) -> Result<CbCompound<'_>, XdrError> {
             )),
             Err(e) => Err(StopReason::DecodeError {
                 op,
+                status: None,
                 error: XdrError::from(e).to_string(),
             }),
         }
@@ -601,19 +602,33 @@ fn decode_cb_compound(body: &[u8]) -> Result<CbCompound<'_>, XdrError> {
 
 fn decode_cb_compound_res(body: &[u8]) -> Result<CbCompoundRes<'_>, XdrError> {
     let (i, status) = u32(body)?;
-    let (i, tag) = string(i)?;
-    let (i, count) = u32(i)?;
+    let status = Nfsstat4(status);
+    let header = string(i).and_then(|(i, tag)| u32(i).map(|(i, count)| (i, tag, count)));
+    let Ok((i, tag, count)) = header else {
+        let stopped = Some(Stop {
+            index: 0,
+            reason: StopReason::Truncated { count: 0 },
+        });
+        return Ok(CbCompoundRes {
+            proc_: PROC_COMPOUND,
+            status,
+            tag: XStr(b""),
+            ops: Vec::new(),
+            stopped,
+        });
+    };
     let (ops, stopped) = decode_items(i, count, |i| {
         let (i, op) = u32(i).map_err(|_| StopReason::Truncated { count })?;
         cb_op_name(op).ok_or(StopReason::UnknownOp { op })?;
         cb_res(op, i).map_err(|e| StopReason::DecodeError {
             op,
+            status: u32(i).ok().map(|(_, s)| Nfsstat4(s)),
             error: XdrError::from(e).to_string(),
         })
     });
     Ok(CbCompoundRes {
         proc_: PROC_COMPOUND,
-        status: Nfsstat4(status),
+        status,
         tag,
         ops,
         stopped,

@@ -58,8 +58,14 @@ pub fn proc_name(_vers: u32, proc_: u32) -> Option<&'static str> {
 pub enum StopReason {
     /// The operation number is not a defined NFSv4 operation.
     UnknownOp { op: u32 },
-    /// The operation's arguments (or result) did not decode.
-    DecodeError { op: u32, error: String },
+    /// The operation's arguments (or result) did not decode. For a result, `status` is
+    /// its status when that much was readable.
+    DecodeError {
+        op: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<Nfsstat4>,
+        error: String,
+    },
     /// The body ends before the announced number of operations.
     Truncated { count: u32 },
     /// More operations than [`MAX_OPS`]; the rest were not decoded.
@@ -242,6 +248,7 @@ fn decode_compound(body: &[u8]) -> Result<Compound<'_>, XdrError> {
             )),
             Some(Err(e)) => Err(StopReason::DecodeError {
                 op,
+                status: None,
                 error: XdrError::from(e).to_string(),
             }),
             None => Err(StopReason::UnknownOp { op }),
@@ -258,14 +265,29 @@ fn decode_compound(body: &[u8]) -> Result<Compound<'_>, XdrError> {
 
 fn decode_compound_res(body: &[u8]) -> Result<CompoundRes<'_>, XdrError> {
     let (i, status) = u32(body)?;
-    let (i, tag) = string(i)?;
-    let (i, count) = u32(i)?;
+    let status = Nfsstat4(status);
+    // The overall status is what matters most: keep it even when the rest is cut short.
+    let header = string(i).and_then(|(i, tag)| u32(i).map(|(i, count)| (i, tag, count)));
+    let Ok((i, tag, count)) = header else {
+        let stopped = Some(Stop {
+            index: 0,
+            reason: StopReason::Truncated { count: 0 },
+        });
+        return Ok(CompoundRes {
+            proc_: PROC_COMPOUND,
+            status,
+            tag: XStr(b""),
+            ops: Vec::new(),
+            stopped,
+        });
+    };
     let (ops, stopped) = decode_items(i, count, |i| {
         let (i, op) = u32(i).map_err(|_| StopReason::Truncated { count })?;
         match res::decode_res(op, i) {
             Some(Ok((rest, r))) => Ok((rest, r)),
             Some(Err(e)) => Err(StopReason::DecodeError {
                 op,
+                status: u32(i).ok().map(|(_, s)| Nfsstat4(s)),
                 error: XdrError::from(e).to_string(),
             }),
             None => Err(StopReason::UnknownOp { op }),
@@ -273,7 +295,7 @@ fn decode_compound_res(body: &[u8]) -> Result<CompoundRes<'_>, XdrError> {
     });
     Ok(CompoundRes {
         proc_: PROC_COMPOUND,
-        status: Nfsstat4(status),
+        status,
         tag,
         ops,
         stopped,

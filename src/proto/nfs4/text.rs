@@ -174,7 +174,7 @@ impl fmt::Display for Stop {
         write!(f, "[stopped at op #{}: ", self.index)?;
         match &self.reason {
             StopReason::UnknownOp { op } => write!(f, "unknown operation {op}]"),
-            StopReason::DecodeError { op, error } => {
+            StopReason::DecodeError { op, error, .. } => {
                 write!(
                     f,
                     "{} did not decode: {error}]",
