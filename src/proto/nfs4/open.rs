@@ -567,7 +567,8 @@ mod tests {
 
     #[test]
     fn open_every_claim() {
-        let claims: [(u32, fn(&mut Enc)); 7] = [
+        type Body = fn(&mut Enc);
+        let claims: [(u32, Body); 7] = [
             (0, |e| {
                 e.string("f");
             }),

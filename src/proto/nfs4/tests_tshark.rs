@@ -19,7 +19,7 @@ use std::process::Command;
 const POOL: &str = "/work/shared/captures-pool";
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
