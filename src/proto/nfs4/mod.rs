@@ -8,10 +8,13 @@
 //!
 //! Files: `ops` (numbers and names), `status` (nfsstat4), `types` (stateid4, owners,
 //! small structures), `attrs` (fattr4), `open` (OPEN and locking), `session` (client
-//! ids and sessions), `args` / `res` (every operation), `text` (one-line summaries),
-//! `cb` (the callback program).
+//! ids and sessions), `args` / `args41` / `res` (every operation), `text` (one-line
+//! summaries), `cb` (the callback program). Tests: `tests_real` (bytes from real
+//! captures), `tests_enc` / `tests_res` / `tests_cb` (encoded vectors, hostile input),
+//! `tests_tshark` (ignored: agreement with tshark over the capture pool).
 
 pub mod args;
+pub mod args41;
 pub mod attrs;
 pub mod cb;
 pub mod open;
@@ -23,9 +26,13 @@ mod text;
 pub mod types;
 
 #[cfg(test)]
+mod tests_cb;
+#[cfg(test)]
 mod tests_enc;
 #[cfg(test)]
 mod tests_real;
+#[cfg(test)]
+mod tests_res;
 #[cfg(test)]
 mod tests_tshark;
 

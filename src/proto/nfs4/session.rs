@@ -477,8 +477,9 @@ pub fn sequence_args(i: &[u8]) -> Res<'_, SequenceArgs<'_>> {
     ))
 }
 
-/// `SEQUENCE4resok`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `SEQUENCE4resok`. The JSON adds `status_flag_names`, the names of the set
+/// `SEQ4_STATUS_*` bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SequenceRes<'a> {
     pub sessionid: Opaque<'a>,
     pub sequenceid: u32,
@@ -496,6 +497,21 @@ impl SequenceRes<'_> {
             .filter(|(b, _)| self.status_flags & b != 0)
             .map(|(_, n)| *n)
             .collect()
+    }
+}
+
+impl Serialize for SequenceRes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("SequenceRes", 7)?;
+        st.serialize_field("sessionid", &self.sessionid)?;
+        st.serialize_field("sequenceid", &self.sequenceid)?;
+        st.serialize_field("slotid", &self.slotid)?;
+        st.serialize_field("highest_slotid", &self.highest_slotid)?;
+        st.serialize_field("target_highest_slotid", &self.target_highest_slotid)?;
+        st.serialize_field("status_flags", &self.status_flags)?;
+        st.serialize_field("status_flag_names", &self.status_flag_names())?;
+        st.end()
     }
 }
 
@@ -660,6 +676,10 @@ mod tests {
             vec!["CB_PATH_DOWN", "RESTART_RECLAIM_NEEDED"]
         );
         assert_eq!(s.status_flags & SEQ4_STATUS_RESTART_RECLAIM_NEEDED, 0x100);
+        let j = serde_json::to_value(s).unwrap();
+        assert_eq!(j["status_flags"], 0x101);
+        assert_eq!(j["status_flag_names"][1], "RESTART_RECLAIM_NEEDED");
+        assert_eq!(j["sessionid"], "02".repeat(16));
     }
 
     #[test]
