@@ -607,7 +607,7 @@ fn decode_cb_compound_res(body: &[u8]) -> Result<CbCompoundRes<'_>, XdrError> {
     let Ok((i, tag, count)) = header else {
         let stopped = Some(Stop {
             index: 0,
-            reason: StopReason::Truncated { count: 0 },
+            reason: StopReason::HeaderTruncated,
         });
         return Ok(CbCompoundRes {
             proc_: PROC_COMPOUND,

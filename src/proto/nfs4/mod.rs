@@ -75,6 +75,8 @@ pub enum StopReason {
     },
     /// The body ends before the announced number of operations.
     Truncated { count: u32 },
+    /// A reply ends after its status, before the tag or the operation count.
+    HeaderTruncated,
     /// More operations than [`MAX_OPS`]; the rest were not decoded.
     TooManyOps { count: u32, cap: usize },
 }
@@ -278,7 +280,7 @@ fn decode_compound_res(body: &[u8]) -> Result<CompoundRes<'_>, XdrError> {
     let Ok((i, tag, count)) = header else {
         let stopped = Some(Stop {
             index: 0,
-            reason: StopReason::Truncated { count: 0 },
+            reason: StopReason::HeaderTruncated,
         });
         return Ok(CompoundRes {
             proc_: PROC_COMPOUND,

@@ -496,8 +496,12 @@ fn hostile_counts_do_not_allocate_or_panic() {
         r.stopped,
         Some(Stop {
             index: 0,
-            reason: StopReason::Truncated { count: 0 }
+            reason: StopReason::HeaderTruncated
         })
+    );
+    assert_eq!(
+        r.to_string(),
+        "NFS4ERR_GRACE [stopped at op #0: body ends before the operation list]"
     );
     assert!(decode_reply(4, 1, &[0, 0]).is_err());
 }

@@ -166,6 +166,13 @@ struct View {
     stops: Vec<String>,
 }
 
+/// With NFS4_TSHARK_TEXT set, print the text summary of every message compared.
+fn show(line: String) {
+    if std::env::var_os("NFS4_TSHARK_TEXT").is_some() {
+        println!("TEXT {line}");
+    }
+}
+
 /// Add one RPC message to the view; `Err` gives why the frame cannot be compared.
 fn view_msg(
     m: RpcMsg<'_>,
@@ -189,6 +196,7 @@ fn view_msg(
                 v.any = true;
                 match decode_call(vers, proc_, body) {
                     Ok(c) => {
+                        show(format!("NFSv4.{} call {c}", c.minorversion()));
                         call_view(&c, &mut v.ops);
                         v.stops.extend(c.stopped.map(|s| s.to_string()));
                     }
@@ -218,6 +226,7 @@ fn view_msg(
                 v.any = true;
                 match decode_reply(vers, proc_, body) {
                     Ok(r) if proc_ == 1 => {
+                        show(format!("reply {r}"));
                         reply_view(&r, &mut v.ops, &mut v.st);
                         // tshark shows an operation whose result it cannot finish with its
                         // status; ours keeps both in the stop.

@@ -182,6 +182,7 @@ impl fmt::Display for Stop {
                 )
             }
             StopReason::Truncated { count } => write!(f, "body ends before {count} operations]"),
+            StopReason::HeaderTruncated => f.write_str("body ends before the operation list]"),
             StopReason::TooManyOps { count, cap } => {
                 write!(f, "{count} operations, only {cap} decoded]")
             }
