@@ -339,7 +339,7 @@ impl Tracker {
             NlmReq::Test(_) => {}
             NlmReq::Lock(r) | NlmReq::NmLock(r) => match stat {
                 Some(NlmStat::Granted) => self.grant(server, r, call, at, via),
-                Some(NlmStat::Blocked) => self.block(server, r, call, at),
+                Some(NlmStat::Blocked) if r.block => self.block(server, r, call, at),
                 Some(s) => self.lock_event(at, call, server, &r, LockEventKind::Refused(s)),
                 None => {}
             },
