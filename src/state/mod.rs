@@ -22,6 +22,8 @@ pub mod ranges;
 pub mod time;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 use crate::net::{Endpoint, FrameRef, Transport, Ts};
 use crate::pipeline::{NetEvent, Sink};
