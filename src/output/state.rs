@@ -28,6 +28,13 @@ impl From<FrameRef> for FrameJson {
     }
 }
 
+/// A moment in JSON: nanoseconds since the epoch and UTC text.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeJson {
+    pub ts_ns: i64,
+    pub time: String,
+}
+
 /// `2023-11-14T22:13:20.123456789Z`.
 pub fn utc(ts: Ts) -> String {
     let secs = ts.div_euclid(1_000_000_000);
@@ -149,7 +156,7 @@ pub struct ServerReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct StateReport {
     /// The moment the state is taken at (`null`: the end of the capture).
-    pub at: Option<FrameJson>,
+    pub at: Option<TimeJson>,
     pub files: Vec<String>,
     pub servers: Vec<ServerReport>,
     /// Last NSM state number seen per host.
@@ -252,7 +259,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
         .map(|(h, s)| HostRow { host: h.clone(), state: s.state, source: s.source, from: s.from, to: s.to, at: s.at.into() })
         .collect();
     StateReport {
-        at: t.until().map(|ts| FrameRef { file: 0, frame: 0, ts }.into()),
+        at: t.until().map(|ts| TimeJson { ts_ns: ts, time: utc(ts) }),
         files: files.to_vec(),
         servers,
         hosts,
