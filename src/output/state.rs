@@ -251,7 +251,12 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
             .collect();
         let answers = s.nlm.answers.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
         let unconfirmed = unconfirmed.iter().filter(|p| p.lock_server == ip).map(|p| unconfirmed_row(t, p)).collect();
-        servers.push(ServerReport { server: ip, locks, waiters, shares, monitors, answers, unconfirmed });
+        let r = ServerReport { server: ip, locks, waiters, shares, monitors, answers, unconfirmed };
+        // Addresses that only ever received an answered NSM call have nothing to show.
+        let empty = r.locks.is_empty() && r.waiters.is_empty() && r.shares.is_empty() && r.monitors.is_empty();
+        if !(empty && r.answers.is_empty() && r.unconfirmed.is_empty()) {
+            servers.push(r);
+        }
     }
     let hosts = t
         .hosts()
@@ -562,6 +567,12 @@ mod tests {
             assert!(txt.contains(want), "{want:?} missing in\n{txt}");
         }
         assert!(!txt.contains("Server 10.0.0.200"), "other server filtered out");
+        // The server's statd notifies client A: nothing to show for A's address.
+        h.rpc(crate::proto::NSM, 1, 6, ep(SRV, 900), ep(A.0, 662), &name_state("server", 5), &[]);
+        assert!(h.t.server(ep(A.0, 0).ip).is_some());
+        let all = report(&h.t, &[], None);
+        assert_eq!(all.servers.iter().map(|s| s.server.to_string()).collect::<Vec<_>>(), vec!["10.0.0.100", "10.0.0.200"]);
+        assert_eq!(all.hosts.iter().find(|h| h.host == "server").map(|h| h.state), Some(5));
     }
 
     #[test]

@@ -383,11 +383,9 @@ impl Tracker {
                     self.remember(m, m.dst.ip, proc_name, Pend::DirOp { dir: copy(dir.0), name: copy(name.0) }, retransmit);
                 }
             }
-            CallBody::Nfs2(c) => {
-                if let nfs2::Call::Lookup { dir, name } | nfs2::Call::Create { dir, name, .. } | nfs2::Call::Mkdir { dir, name, .. } = c {
-                    self.remember(m, m.dst.ip, proc_name, Pend::DirOp { dir: copy(dir.0), name: copy(name.0) }, retransmit);
-                }
-            }
+            CallBody::Nfs2(
+                nfs2::Call::Lookup { dir, name } | nfs2::Call::Create { dir, name, .. } | nfs2::Call::Mkdir { dir, name, .. },
+            ) => self.remember(m, m.dst.ip, proc_name, Pend::DirOp { dir: copy(dir.0), name: copy(name.0) }, retransmit),
             CallBody::Malformed(_) | CallBody::Protected(_) if is_state_prog(&id) => self.counters.undecoded += 1,
             _ => {}
         }

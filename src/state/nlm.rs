@@ -264,7 +264,7 @@ impl Tracker {
             }
             C::LockMsg(a) => {
                 let key = AsyncKey { server: dst, client: src, sync: 2, cookie: copy(a.cookie.0) };
-                self.note_host_state(&a.lock.caller_name.as_str_lossy(), a.state, super::StateSource::NlmArgs, m);
+                self.note_host_state(&text(a.lock.caller_name), a.state, super::StateSource::NlmArgs, m);
                 self.remember_async(m, key, proc_name, NlmReq::Lock(LockReq::lock_args(a, src, vers)), retransmit);
                 return;
             }
@@ -344,7 +344,10 @@ impl Tracker {
                 None => {}
             },
             NlmReq::Granted(r) => match stat {
-                Some(NlmStat::Granted) => self.grant(server, r, call, at, Via::Callback),
+                Some(NlmStat::Granted) => {
+                    let server = self.waiting_at(server, &r);
+                    self.grant(server, r, call, at, Via::Callback)
+                }
                 // The client is in its own grace period: the server will try again.
                 Some(NlmStat::DeniedGracePeriod) | None => {}
                 Some(_) => self.unwait(server, &r, call, at),
@@ -362,6 +365,16 @@ impl Tracker {
             }
             NlmReq::Cancel(_) | NlmReq::Unlock(_) | NlmReq::Unshare(_) => {}
         }
+    }
+
+    /// The server IP a callback's lock belongs to: the one where the client waits for
+    /// it (a server may call back from another of its addresses), else the caller's.
+    fn waiting_at(&self, caller: IpAddr, r: &LockReq) -> IpAddr {
+        let waits = |ip: &IpAddr| self.servers.get(ip).is_some_and(|s| s.nlm.waiters.iter().any(|w| r.same_lock(w)));
+        if waits(&caller) {
+            return caller;
+        }
+        self.servers.keys().copied().find(waits).unwrap_or(caller)
     }
 
     fn lock_event(&mut self, at: FrameRef, call: FrameRef, server: IpAddr, r: &LockReq, kind: LockEventKind) {

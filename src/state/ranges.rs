@@ -50,7 +50,7 @@ impl Range {
     }
 
     /// The length; `None` for "to end of file".
-    pub fn len(&self) -> Option<u64> {
+    pub fn length(&self) -> Option<u64> {
         self.end.map(|e| e - self.start)
     }
 
@@ -122,44 +122,54 @@ pub struct Held<O, M> {
     pub meta: M,
 }
 
-/// The locks on one file.
+/// The locks on one file, grouped by owner (each owner's locks sorted by offset), so
+/// that locking and unlocking cost only as much as the owner's own locks.
 #[derive(Debug, Clone)]
 pub struct FileLocks<O, M> {
-    locks: Vec<Held<O, M>>,
+    owners: BTreeMap<O, Vec<Held<O, M>>>,
+    len: usize,
 }
 
 impl<O, M> Default for FileLocks<O, M> {
     fn default() -> Self {
-        FileLocks { locks: Vec::new() }
+        FileLocks { owners: BTreeMap::new(), len: 0 }
     }
 }
 
-impl<O: Clone + Eq, M: Clone> FileLocks<O, M> {
+impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
     pub fn new() -> Self {
         Self::default()
     }
 
     pub fn len(&self) -> usize {
-        self.locks.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.locks.is_empty()
+        self.len == 0
     }
 
-    /// The locks, by start offset.
+    /// The locks, by start offset (then owner).
     pub fn iter(&self) -> impl Iterator<Item = &Held<O, M>> {
-        self.locks.iter()
+        let mut v: Vec<&Held<O, M>> = self.owners.values().flatten().collect();
+        v.sort_by(|a, b| a.range.cmp(&b.range).then_with(|| a.owner.cmp(&b.owner)));
+        v.into_iter()
+    }
+
+    /// One owner's locks, by start offset.
+    pub fn of(&self, owner: &O) -> &[Held<O, M>] {
+        self.owners.get(owner).map_or(&[], Vec::as_slice)
     }
 
     /// Take the lock; returns how many entries the file gained (negative when merges
     /// removed more than were added).
     pub fn lock(&mut self, owner: O, exclusive: bool, range: Range, meta: M) -> isize {
-        let before = self.locks.len() as isize;
+        let mine = self.owners.remove(&owner).unwrap_or_default();
+        let before = mine.len() as isize;
         let mut merged = range;
-        let mut keep = Vec::with_capacity(self.locks.len() + 2);
-        for h in self.locks.drain(..) {
-            if h.owner != owner || !h.range.touches(&range) {
+        let mut keep = Vec::with_capacity(mine.len() + 2);
+        for h in mine {
+            if !h.range.touches(&range) {
                 keep.push(h);
             } else if h.exclusive == exclusive {
                 merged = merged.union(&h.range);
@@ -175,18 +185,22 @@ impl<O: Clone + Eq, M: Clone> FileLocks<O, M> {
                 }
             }
         }
-        keep.push(Held { owner, exclusive, range: merged, meta });
+        keep.push(Held { owner: owner.clone(), exclusive, range: merged, meta });
         keep.sort_by_key(|h| h.range);
-        self.locks = keep;
-        self.locks.len() as isize - before
+        let d = keep.len() as isize - before;
+        self.len = (self.len as isize + d).max(0) as usize;
+        self.owners.insert(owner, keep);
+        d
     }
 
     /// Release `range` for `owner`; returns the pieces that were held and are now gone.
     pub fn unlock(&mut self, owner: &O, range: Range) -> Vec<Held<O, M>> {
+        let Some(mine) = self.owners.remove(owner) else { return Vec::new() };
+        let before = mine.len();
         let mut gone = Vec::new();
-        let mut keep = Vec::with_capacity(self.locks.len() + 1);
-        for h in self.locks.drain(..) {
-            if h.owner != *owner || !h.range.overlaps(&range) {
+        let mut keep = Vec::with_capacity(mine.len() + 1);
+        for h in mine {
+            if !h.range.overlaps(&range) {
                 keep.push(h);
                 continue;
             }
@@ -202,19 +216,35 @@ impl<O: Clone + Eq, M: Clone> FileLocks<O, M> {
             }
         }
         keep.sort_by_key(|h| h.range);
-        self.locks = keep;
+        self.len = (self.len + keep.len()).saturating_sub(before);
+        if !keep.is_empty() {
+            self.owners.insert(owner.clone(), keep);
+        }
         gone
     }
 
     /// Locks of other owners that a lock of this type on `range` would collide with.
     pub fn conflicts(&self, owner: &O, exclusive: bool, range: Range) -> Vec<&Held<O, M>> {
-        self.locks.iter().filter(|h| h.owner != *owner && (exclusive || h.exclusive) && h.range.overlaps(&range)).collect()
+        self.owners
+            .iter()
+            .filter(|(o, _)| *o != owner)
+            .flat_map(|(_, v)| v.iter())
+            .filter(|h| (exclusive || h.exclusive) && h.range.overlaps(&range))
+            .collect()
     }
 
     /// Remove every lock whose owner matches; returns them.
     pub fn remove_owners(&mut self, pred: &dyn Fn(&O) -> bool) -> Vec<Held<O, M>> {
-        let (gone, keep): (Vec<_>, Vec<_>) = self.locks.drain(..).partition(|h| pred(&h.owner));
-        self.locks = keep;
+        let mut gone = Vec::new();
+        self.owners.retain(|o, v| {
+            if pred(o) {
+                gone.append(v);
+                false
+            } else {
+                true
+            }
+        });
+        self.len = self.len.saturating_sub(gone.len());
         gone
     }
 }
@@ -229,7 +259,7 @@ pub struct LockTable<O, M> {
     pub refused: u64,
 }
 
-impl<O: Clone + Eq, M: Clone> LockTable<O, M> {
+impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
     /// `cap`: most locks kept (a single request may pass it by two, through a split).
     pub fn new(cap: usize) -> Self {
         LockTable { files: BTreeMap::new(), count: 0, cap, refused: 0 }
@@ -326,8 +356,8 @@ mod tests {
         assert_eq!(Range::from_offset_len(u64::MAX - 1, 5), eof(u64::MAX - 1));
         assert_eq!(Range::from_offset_len(u64::MAX - 1, 1), r(u64::MAX - 1, u64::MAX));
         assert_eq!(Range::new(5, Some(5)), None);
-        assert_eq!(r(3, 8).len(), Some(5));
-        assert_eq!(eof(3).len(), None);
+        assert_eq!(r(3, 8).length(), Some(5));
+        assert_eq!(eof(3).length(), None);
         assert_eq!(r(0, 10).to_string(), "[0, 10)");
         assert_eq!(eof(100).to_string(), "[100, EOF)");
     }

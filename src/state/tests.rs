@@ -398,3 +398,16 @@ fn names_from_mount_lookup_create_and_readdirplus() {
     assert!(h.t.servers().is_empty(), "NFS and MOUNT traffic makes no lock server entries");
     assert!(h.t.unconfirmed().is_empty(), "name lookups are not listed as unconfirmed");
 }
+
+#[test]
+fn granted_callback_from_another_server_address_lands_where_the_client_waits() {
+    let mut h = H::new();
+    h.nlm(2, B, SRV, &lock_args(2, true, true, lk(B, 0, 10), false), &res(2, BLOCKED));
+    // The callback leaves from the server's other address.
+    h.rpc(NLM, 4, 5, ep(SRV2, 4045), ep(B.0, 4045), &test_args(7, true, lk(B, 0, 10)), &res(7, GRANTED));
+    assert_eq!((h.locks(SRV).len(), h.waiters(SRV)), (1, 0));
+    assert!(h.locks(SRV2).is_empty());
+    // Without a waiter anywhere, the caller's address is used.
+    h.rpc(NLM, 4, 5, ep(SRV2, 4045), ep(B.0, 4045), &test_args(8, false, lk(B, 100, 10)), &res(8, GRANTED));
+    assert_eq!(h.ranges(SRV2), vec![r(100, 10)]);
+}
