@@ -157,6 +157,8 @@ pub struct ServerReport {
 pub struct StateReport {
     /// The moment the state is taken at (`null`: the end of the capture).
     pub at: Option<TimeJson>,
+    /// The one server IP asked for, if any.
+    pub only: Option<IpAddr>,
     pub files: Vec<String>,
     pub servers: Vec<ServerReport>,
     /// Last NSM state number seen per host.
@@ -265,6 +267,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
         .collect();
     StateReport {
         at: t.until().map(|ts| TimeJson { ts_ns: ts, time: utc(ts) }),
+        only,
         files: files.to_vec(),
         servers,
         hosts,
@@ -405,8 +408,12 @@ pub fn text(r: &StateReport) -> String {
         }
         None => s.push_str("State at the end of the capture\n"),
     }
-    if r.servers.is_empty() {
-        s.push_str("\nNo NLM or NSM traffic seen.\n");
+    match (r.servers.is_empty(), r.only) {
+        (true, Some(ip)) => {
+            let _ = writeln!(s, "\nNo NLM or NSM state for {ip}.");
+        }
+        (true, None) => s.push_str("\nNo NLM or NSM traffic seen.\n"),
+        _ => {}
     }
     for sv in &r.servers {
         let _ = writeln!(s, "\nServer {}", sv.server);
@@ -480,7 +487,8 @@ pub fn text(r: &StateReport) -> String {
             let _ = writeln!(s, "{t}");
         }
         if !sv.answers.is_empty() {
-            let mut t = table(&["NLM procedure", "answer", "count"]);
+            s.push_str("NLM answers seen\n");
+            let mut t = table(&["procedure", "answer", "count"]);
             for a in &sv.answers {
                 t.add_row(vec![Cell::new(a.procedure), Cell::new(a.status), right(a.count)]);
             }
@@ -580,6 +588,8 @@ mod tests {
         let t = Tracker::new(TrackerConfig::default());
         let r = report(&t, &["x.pcap".into()], None);
         assert!(r.servers.is_empty() && r.at.is_none());
+        let s = text(&report(&t, &[], Some(IpAddr::from([10, 9, 9, 9]))));
+        assert!(s.contains("No NLM or NSM state for 10.9.9.9"), "{s}");
         let s = text(&r);
         assert!(s.contains("end of the capture") && s.contains("No NLM or NSM traffic"), "{s}");
         let v = serde_json::to_value(&r).expect("json");

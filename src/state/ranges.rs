@@ -51,7 +51,7 @@ impl Range {
 
     /// The length; `None` for "to end of file".
     pub fn length(&self) -> Option<u64> {
-        self.end.map(|e| e - self.start)
+        self.end.map(|e| e.saturating_sub(self.start))
     }
 
     pub fn is_eof(&self) -> bool {
