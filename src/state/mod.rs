@@ -398,7 +398,7 @@ impl Tracker {
             None => match self.pending_names.remove(&key) {
                 Some(p) => p,
                 None => {
-                    if is_state_prog(&id) && id.proc_ != 0 {
+                    if remembered(&id) {
                         self.counters.replies_without_call += 1;
                     }
                     return;
@@ -449,6 +449,16 @@ impl Tracker {
             }
             _ => {}
         }
+    }
+}
+
+/// Calls whose replies the tracker waits for (the `*_MSG`/`*_RES` replies are void and
+/// their answer travels separately).
+fn remembered(id: &ProcId) -> bool {
+    match (id.cb, id.prog) {
+        (false, proto::NLM) => matches!(id.proc_, 1..=5 | 16 | 20..=23),
+        (false, proto::NSM) => matches!(id.proc_, 1..=4 | 6),
+        _ => false,
     }
 }
 

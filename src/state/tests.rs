@@ -115,8 +115,11 @@ fn async_msg_and_res_calls() {
     let mut h = H::new();
     let (a_cli, a_cb, srv) = (ep(A.0, 800), ep(A.0, 4045), ep(SRV, 4045));
     // LOCK_MSG: no state until LOCK_RES.
-    let msg = h.nlm_call_only(7, a_cli, srv, &lock_args(11, false, true, lk(A, 0, 10), false));
+    let (xid, msg) = h.call(NLM, 4, 7, a_cli, srv, &lock_args(11, false, true, lk(A, 0, 10), false));
+    // Its RPC reply is void and changes nothing.
+    h.reply(xid, msg, NLM, 4, 7, srv, a_cli, &[], AcceptStat::Success);
     assert!(h.locks(SRV).is_empty());
+    assert_eq!(h.t.counters().replies_without_call, 0);
     assert_eq!(h.t.unconfirmed().iter().map(|p| p.proc_name).collect::<Vec<_>>(), vec!["LOCK_MSG"]);
     // A LOCK_RES with another cookie matches nothing.
     h.nlm_call_only(12, srv, a_cb, &res(99, GRANTED));
