@@ -414,3 +414,18 @@ fn granted_callback_from_another_server_address_lands_where_the_client_waits() {
     h.rpc(NLM, 4, 5, ep(SRV2, 4045), ep(B.0, 4045), &test_args(8, false, lk(B, 100, 10)), &res(8, GRANTED));
     assert_eq!(h.ranges(SRV2), vec![r(100, 10)]);
 }
+
+#[test]
+fn nm_lock_and_32_bit_versions() {
+    let mut h = H::new();
+    h.nlm(22, B, SRV, &lock_args(5, false, false, lk(B, 200, 10), true), &res(5, GRANTED));
+    assert_eq!(h.locks(SRV), vec![("client-b".into(), ep(2, 0).ip, 42, r(200, 10), false)]);
+    assert_eq!(h.answers(SRV, "NM_LOCK", "GRANTED"), 1);
+    // NLM v3: 32-bit offset and length.
+    let mut e = Enc::new();
+    e.opaque(&[1]).bool(false).bool(true).string("client-a").opaque(FH).opaque(b"oh").i32(9).u32(4096).u32(0).bool(false).i32(1);
+    h.rpc(NLM, 3, 2, ep(A.0, 800), ep(SRV, 4045), &e.into_vec(), &res(1, GRANTED));
+    let s = h.t.server(srv_ip(SRV)).expect("server");
+    let v3 = s.nlm.locks.iter().find(|(_, l)| l.owner.svid == 9).map(|(_, l)| (l.range, l.meta.vers));
+    assert_eq!(v3, Some((Range { start: 4096, end: None }, 3)));
+}
