@@ -1,6 +1,7 @@
 //! Command-line flags, turned once into the library's configuration.
 
 mod decode;
+mod state;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Cmd {
     Decode(decode::DecodeArgs),
     /// Calls and response times per program, version and procedure, and the pipeline's counters.
     Stats(decode::StatsArgs),
+    /// Lock state per server IP: NLM locks, waiters, shares, statd monitoring, unconfirmed calls.
+    State(state::StateArgs),
 }
 
 /// Where frames come from, tcpdump-style.
@@ -99,5 +102,6 @@ pub fn run() -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Decode(a) => decode::decode(a),
         Cmd::Stats(a) => decode::stats(a),
+        Cmd::State(a) => state::state(a),
     }
 }

@@ -1,6 +1,7 @@
 //! Printers: tcpdump-style text, JSON Lines and tables. The core never formats.
 
 pub mod json;
+pub mod state;
 pub mod stats;
 pub mod text;
 

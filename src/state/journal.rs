@@ -1,0 +1,250 @@
+//! A bounded history of lock state changes, in capture order.
+//!
+//! Every change the tracker makes to a lock table is written here with its frame, so
+//! that a later stage can ask what a client held on a server IP just before some moment
+//! (replaying the history up to it), or follow the changes as they happen
+//! ([`Journal::since`]).
+
+use super::nlm::{LockInfo, NlmOwner, Via};
+use super::ranges::{Held, LockTable, Range};
+use crate::net::{FrameRef, Ts};
+use crate::proto::nlm::NlmStat;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+/// Why a host's locks went away without an unlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// NLM FREE_ALL from the client.
+    FreeAll,
+    /// statd told the lock manager (NLM procedure 16) that the host rebooted.
+    StatdCallback,
+    /// The host's statd sent SM_NOTIFY to this server IP: it rebooted.
+    SmNotify,
+}
+
+impl DropReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::FreeAll => "FREE_ALL",
+            DropReason::StatdCallback => "NLM_SM_NOTIFY",
+            DropReason::SmNotify => "SM_NOTIFY",
+        }
+    }
+}
+
+/// What happened to an NLM byte-range lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockEventKind {
+    Granted(Via),
+    /// The server answered BLOCKED: a waiter now exists.
+    Blocked,
+    /// A LOCK/NM_LOCK answered with something other than GRANTED or BLOCKED.
+    Refused(NlmStat),
+    /// A waiter went away (CANCEL granted, or the client turned down the callback).
+    Cancelled,
+    /// Released by UNLOCK (the range is the part that was held).
+    Unlocked,
+    Dropped(DropReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEvent {
+    pub kind: LockEventKind,
+    pub owner: NlmOwner,
+    pub fh: Vec<u8>,
+    pub range: Range,
+    pub exclusive: bool,
+    pub reclaim: bool,
+    pub vers: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareEventKind {
+    Granted,
+    Refused(NlmStat),
+    Unshared,
+    Dropped(DropReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareEvent {
+    pub kind: ShareEventKind,
+    pub client: IpAddr,
+    pub caller_name: String,
+    pub oh: Vec<u8>,
+    pub fh: Vec<u8>,
+    pub mode: u32,
+    pub access: u32,
+    pub reclaim: bool,
+}
+
+/// The protocol-specific part of an event (NFSv4 adds its own variants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What {
+    NlmLock(LockEvent),
+    NlmShare(ShareEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Numbers every event ever journaled, from 0, with no gaps.
+    pub seq: u64,
+    /// The frame that made the change (a reply, a `*_RES` call, …).
+    pub at: FrameRef,
+    /// The request it answers, when known.
+    pub call: Option<FrameRef>,
+    /// The server IP whose state changed.
+    pub server: IpAddr,
+    pub what: What,
+}
+
+/// Locks replayed from the journal up to a moment.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    pub locks: LockTable<NlmOwner, LockInfo>,
+    /// False when older events were already forgotten (the table may miss locks).
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Journal {
+    events: VecDeque<Event>,
+    cap: usize,
+    next: u64,
+    /// Events forgotten because of the cap (the oldest first).
+    pub dropped: u64,
+}
+
+impl Journal {
+    pub fn new(cap: usize) -> Self {
+        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0 }
+    }
+
+    pub fn push(&mut self, at: FrameRef, call: Option<FrameRef>, server: IpAddr, what: What) {
+        if self.events.len() >= self.cap {
+            self.events.pop_front();
+            self.dropped += 1;
+        }
+        self.events.push_back(Event { seq: self.next, at, call, server, what });
+        self.next += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The sequence number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter()
+    }
+
+    /// Events numbered `seq` and later that are still kept.
+    pub fn since(&self, seq: u64) -> impl Iterator<Item = &Event> {
+        let first = self.events.front().map_or(self.next, |e| e.seq);
+        let skip = seq.saturating_sub(first).min(self.events.len() as u64) as usize;
+        self.events.iter().skip(skip)
+    }
+
+    /// The NLM locks held on `server` (by `client` only, when given) just before `t`:
+    /// every event earlier than `t` replayed in order.
+    pub fn nlm_held_before(&self, server: IpAddr, client: Option<IpAddr>, t: Ts) -> Replayed {
+        let mut locks = LockTable::new(usize::MAX);
+        for e in self.events.iter().take_while(|e| e.at.ts < t) {
+            let What::NlmLock(l) = &e.what else { continue };
+            if e.server != server || client.is_some_and(|c| c != l.owner.client) {
+                continue;
+            }
+            match l.kind {
+                LockEventKind::Granted(via) => {
+                    let info = LockInfo { call: e.call.unwrap_or(e.at), granted: e.at, reclaim: l.reclaim, via, vers: l.vers };
+                    locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info);
+                }
+                LockEventKind::Unlocked | LockEventKind::Dropped(_) => {
+                    locks.unlock(&l.fh, &l.owner, l.range);
+                }
+                LockEventKind::Blocked | LockEventKind::Refused(_) | LockEventKind::Cancelled => {}
+            }
+        }
+        Replayed { locks, complete: self.dropped == 0 }
+    }
+}
+
+/// Lock events for pieces that went away.
+pub(super) fn released(kind: LockEventKind, fh: &[u8], gone: Vec<Held<NlmOwner, LockInfo>>) -> impl Iterator<Item = What> + '_ {
+    gone.into_iter().map(move |h| {
+        What::NlmLock(LockEvent {
+            kind,
+            owner: h.owner,
+            fh: fh.to_vec(),
+            range: h.range,
+            exclusive: h.exclusive,
+            reclaim: h.meta.reclaim,
+            vers: h.meta.vers,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(c: u8) -> NlmOwner {
+        NlmOwner { client: IpAddr::from([10, 0, 0, c]), caller_name: format!("c{c}"), oh: vec![c], svid: 1 }
+    }
+
+    fn ev(kind: LockEventKind, c: u8, range: Range) -> What {
+        What::NlmLock(LockEvent { kind, owner: owner(c), fh: b"F".to_vec(), range, exclusive: true, reclaim: false, vers: 4 })
+    }
+
+    fn at(ts: i64) -> FrameRef {
+        FrameRef { file: 0, frame: ts as u64, ts }
+    }
+
+    #[test]
+    fn replay_before_a_moment() {
+        let s = IpAddr::from([10, 0, 0, 100]);
+        let other = IpAddr::from([10, 0, 0, 200]);
+        let mut j = Journal::new(100);
+        j.push(at(1), Some(at(0)), s, ev(LockEventKind::Granted(Via::Reply), 1, Range::WHOLE));
+        j.push(at(2), None, s, ev(LockEventKind::Granted(Via::Reply), 2, Range::from_offset_len(0, 10)));
+        j.push(at(3), None, other, ev(LockEventKind::Granted(Via::Reply), 3, Range::WHOLE));
+        j.push(at(4), None, s, ev(LockEventKind::Unlocked, 1, Range::from_offset_len(5, 5)));
+        j.push(at(5), None, s, ev(LockEventKind::Dropped(DropReason::SmNotify), 2, Range::from_offset_len(0, 10)));
+
+        let r = j.nlm_held_before(s, None, 4);
+        assert!(r.complete);
+        assert_eq!(r.locks.len(), 2, "before t=4 both locks on s are held");
+        let r = j.nlm_held_before(s, Some(owner(1).client), 5);
+        let ranges: Vec<Range> = r.locks.iter().map(|(_, h)| h.range).collect();
+        assert_eq!(ranges, vec![Range::from_offset_len(0, 5), Range { start: 10, end: None }]);
+        let first = r.locks.iter().next().map(|(_, h)| h.meta.call);
+        assert_eq!(first, Some(at(0)), "the granting call is kept");
+        assert_eq!(j.nlm_held_before(s, None, 100).locks.len(), 2);
+        assert_eq!(j.nlm_held_before(other, None, 100).locks.len(), 1);
+    }
+
+    #[test]
+    fn cap_forgets_oldest_and_since_follows_sequence_numbers() {
+        let s = IpAddr::from([10, 0, 0, 100]);
+        let mut j = Journal::new(2);
+        for t in 0..5 {
+            j.push(at(t), None, s, ev(LockEventKind::Blocked, 1, Range::WHOLE));
+        }
+        assert_eq!(j.len(), 2);
+        assert_eq!(j.dropped, 3);
+        assert_eq!(j.next_seq(), 5);
+        assert_eq!(j.since(0).map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(j.since(4).map(|e| e.seq).collect::<Vec<_>>(), vec![4]);
+        assert_eq!(j.since(9).count(), 0);
+        assert!(!j.nlm_held_before(s, None, 10).complete);
+    }
+}
