@@ -9,6 +9,13 @@ use super::rpc::{AuthSys, Cred};
 use super::transport::{getport, ClientError, Endpoint, Proto, Result, RpcConn};
 use std::net::Ipv4Addr;
 
+fn ip4(a: std::net::SocketAddr) -> Ipv4Addr {
+    match a.ip() {
+        std::net::IpAddr::V4(v) => v,
+        std::net::IpAddr::V6(v) => v.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
 /// What one call returned: its xid (to find it in a capture) and its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
@@ -30,6 +37,18 @@ impl NlmClient {
         let port = getport(local, server, nlm::NLM_PROG, nlm::NLM_VERS4, proto)?;
         let conn = RpcConn::connect(Endpoint { local, server, port, proto, reserved: false }, Cred::Sys(AuthSys::root(machine)))?;
         Ok(NlmClient { conn, state: 1, cookie: 0 })
+    }
+
+    /// A new connection to the same server (after a server restart broke the old one).
+    pub fn reconnect(&mut self) -> Result<()> {
+        let (local, server) = (ip4(self.conn.local), ip4(self.conn.peer));
+        let machine = match &self.conn.cred {
+            Cred::Sys(a) => a.machinename.clone(),
+            Cred::None => String::new(),
+        };
+        let proto = self.conn.proto();
+        *self = NlmClient { state: self.state, cookie: self.cookie, ..NlmClient::connect(local, server, proto, &machine)? };
+        Ok(())
     }
 
     fn cookie(&mut self) -> [u8; 4] {
@@ -210,6 +229,13 @@ impl Nfs4Client {
             exchange_seq: 0,
             local,
         })
+    }
+
+    /// A new connection to the same server, keeping the client's state.
+    pub fn reconnect(&mut self) -> Result<()> {
+        let ep = Endpoint { local: ip4(self.conn.local), server: ip4(self.conn.peer), port: self.conn.peer.port(), proto: Proto::Tcp, reserved: false };
+        self.conn = RpcConn::connect(ep, self.conn.cred.clone())?;
+        Ok(())
     }
 
     /// Send a COMPOUND; with a 4.1 session a SEQUENCE on slot 0 goes first.

@@ -188,6 +188,13 @@ impl RpcConn {
         Ok(RpcConn { sock, cred, timeout, retries: 3, local, peer: SocketAddr::V4(remote) })
     }
 
+    pub fn proto(&self) -> Proto {
+        match self.sock {
+            Sock::Tcp(_) => Proto::Tcp,
+            Sock::Udp(_) => Proto::Udp,
+        }
+    }
+
     pub fn set_timeout(&mut self, t: Duration) -> Result<()> {
         self.timeout = t;
         if let Sock::Tcp(s) = &self.sock {

@@ -36,6 +36,8 @@ pub const EXTRA_V4: &str = "127.0.0.254/8";
 pub const EXTRA_V6: &str = "fd00:6777::fe/128";
 pub const STATD_PORT: u16 = 32765;
 pub const STATD_OUT_PORT: u16 = 32766;
+/// Source port of sm-notify (fixed so that captures decode with a fixed decode-as list).
+pub const SM_NOTIFY_PORT: u16 = 32767;
 
 static LAB_SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -171,6 +173,9 @@ impl Lab {
         fs::create_dir_all(statedir.join("sm.bak"))?;
         fs::create_dir_all(&export)?;
         fs::write(statedir.join("state"), [])?;
+        // world-writable: the libnfs clients run as nobody
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&export, fs::Permissions::from_mode(0o777))?;
         run_ok(Command::new("chown").args(["-R", "statd"]).arg(&statedir))?;
         let lab = Lab {
             ns: ns.clone(),

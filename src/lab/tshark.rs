@@ -7,7 +7,7 @@ use std::process::Command;
 /// Decode-as options: RPC on statd's fixed ports (tshark guesses RPC by port).
 pub fn decode_as() -> Vec<String> {
     let mut v = Vec::new();
-    for port in [super::STATD_PORT, super::STATD_OUT_PORT] {
+    for port in [super::STATD_PORT, super::STATD_OUT_PORT, super::SM_NOTIFY_PORT] {
         for proto in ["tcp", "udp"] {
             v.push("-d".to_string());
             v.push(format!("{proto}.port=={port},rpc"));
