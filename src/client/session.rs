@@ -238,6 +238,13 @@ impl Nfs4Client {
         Ok(())
     }
 
+    /// A new connection to another server (a failover), keeping the client's state.
+    pub fn move_to(&mut self, server: Ipv4Addr) -> Result<()> {
+        let ep = Endpoint { local: self.local, server, port: 2049, proto: Proto::Tcp, reserved: false };
+        self.conn = RpcConn::connect(ep, self.conn.cred.clone())?;
+        Ok(())
+    }
+
     /// Send a COMPOUND; with a 4.1 session a SEQUENCE on slot 0 goes first.
     pub fn compound(&mut self, tag: &str, ops: Vec<Op>) -> Result<Done> {
         let mut c = Compound::new(self.minor, tag);

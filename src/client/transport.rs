@@ -34,7 +34,7 @@ pub fn next_xid() -> u32 {
     let cur = NEXT_XID.load(Ordering::Relaxed);
     if cur == 0 {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(1);
-        let seed = (std::process::id().wrapping_mul(2_654_435_761) ^ t) & 0x7fff_0000 | 1;
+        let seed = (std::process::id().wrapping_mul(2_654_435_761) ^ t) & 0x7fff_0000 | 0x0100_0001;
         let _ = NEXT_XID.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
     }
     NEXT_XID.fetch_add(1, Ordering::Relaxed)

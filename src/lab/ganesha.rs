@@ -103,6 +103,18 @@ impl Lab {
     /// Start a ganesha (first start or restart with the same config and RecoveryRoot)
     /// and wait until TCP 2049 accepts and rpcbind knows NLM v4. Returns its pid.
     pub fn start_ganesha(&self, cfg: &GaneshaCfg) -> Result<u32> {
+        // Ganesha's boot epoch (high half of its clientids) is its start time in
+        // seconds: two starts within one second would hand out the same clientids.
+        {
+            let mut last = self.last_ganesha_start.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(t) = *last {
+                let min = Duration::from_millis(1100);
+                if t.elapsed() < min {
+                    std::thread::sleep(min - t.elapsed());
+                }
+            }
+            *last = Some(Instant::now());
+        }
         let d = self.server_dir(&cfg.name);
         fs::create_dir_all(d.join("run"))?;
         fs::create_dir_all(self.recovery_dir(&cfg.name))?;
@@ -179,7 +191,11 @@ impl Lab {
         let f = file.to_string_lossy().into_owned();
         let name = "tcpdump";
         let _ = fs::remove_file(self.dir.join(format!("{name}.out")));
-        let pid = self.spawn(name, &["tcpdump", "-i", "lo", "-s", "0", "-U", "--immediate-mode", "-Z", "root", "-w", &f])?;
+        // -B: with -s 0 every ring slot is 256 KiB, so the default 2 MiB ring holds
+        // only 8 packets and bursts are dropped; 64 MiB holds 256.
+        // --immediate-mode: deliver every packet at once (no partly filled blocks
+        // left behind when tcpdump is stopped).
+        let pid = self.spawn(name, &["tcpdump", "-i", "lo", "-s", "0", "-B", "65536", "-U", "--immediate-mode", "-Z", "root", "-w", &f])?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.tail("tcpdump.out", 5).contains("listening on") {
             if self.exited(pid) || Instant::now() >= deadline {
@@ -190,11 +206,30 @@ impl Lab {
         Ok(Tcpdump { pid, file: file.to_path_buf(), t_start: self.now() })
     }
 
-    /// Stop tcpdump with SIGINT and wait, so that the file is complete.
-    pub fn stop_tcpdump(&self, t: &Tcpdump) -> Result<()> {
-        // let the last packets reach the capture buffer
-        std::thread::sleep(Duration::from_millis(200));
-        self.signal(t.pid, libc::SIGINT, Duration::from_secs(10))
+    /// Stop tcpdump with SIGINT and wait, so that the file is complete. Returns the
+    /// number of packets the kernel dropped (from tcpdump's statistics).
+    pub fn stop_tcpdump(&self, t: &Tcpdump) -> Result<u64> {
+        // tcpdump writes every packet as it reads it (-U): wait until the file has
+        // stopped growing, so that the last packets are in it before SIGINT.
+        let size = || fs::metadata(&t.file).map(|m| m.len()).unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (mut last, mut since) = (size(), Instant::now());
+        while Instant::now() < deadline && since.elapsed() < Duration::from_millis(600) {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = size();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            }
+        }
+        self.signal(t.pid, libc::SIGINT, Duration::from_secs(10))?;
+        let stats = self.tail("tcpdump.out", 5);
+        let dropped = stats
+            .lines()
+            .find(|l| l.contains("dropped by kernel"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok());
+        dropped.ok_or_else(|| LabError::Msg(format!("no tcpdump statistics: {stats}")))
     }
 }
 

@@ -19,7 +19,7 @@ pub struct ServerInfo {
 /// Something that happened: a server start/stop, grace end, or one RPC call.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
-    /// Seconds since tcpdump started listening (lab clock).
+    /// Seconds since the first frame of the capture.
     pub t: f64,
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -39,6 +39,9 @@ pub const STATD_OUT_PORT: u16 = 32766;
 /// Source port of sm-notify (fixed so that captures decode with a fixed decode-as list).
 pub const SM_NOTIFY_PORT: u16 = 32767;
 
+/// Ephemeral port range inside the namespace.
+pub const EPHEMERAL_PORTS: &str = "net.ipv4.ip_local_port_range=40000 60999";
+
 static LAB_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// A process the lab started.
@@ -56,6 +59,8 @@ pub enum LabError {
     Io(#[from] io::Error),
     #[error("client: {0}")]
     Client(#[from] crate::client::ClientError),
+    #[error("xdr: {0}")]
+    Xdr(#[from] crate::xdr::XdrError),
 }
 
 pub type Result<T> = std::result::Result<T, LabError>;
@@ -74,6 +79,7 @@ pub struct Lab {
     started: Mutex<Vec<u32>>,
     servers: Mutex<HashMap<String, (GaneshaCfg, u32, u64)>>,
     pub t0: Instant,
+    last_ganesha_start: Mutex<Option<Instant>>,
     keep: bool,
 }
 
@@ -186,12 +192,16 @@ impl Lab {
             started: Mutex::new(Vec::new()),
             servers: Mutex::new(HashMap::new()),
             t0: Instant::now(),
+            last_ganesha_start: Mutex::new(None),
             keep: std::env::var_os("GW_LAB_KEEP").is_some(),
         };
         run_ok(Command::new("ip").args(["netns", "add", &ns]))?;
         lab.ip(&["link", "set", "lo", "up"])?;
         lab.ip(&["addr", "add", EXTRA_V4, "dev", "lo"])?;
         lab.ip(&["-6", "addr", "add", EXTRA_V6, "dev", "lo", "nodad"])?;
+        // Ephemeral ports above every fixed service port of the lab, so that a decoder
+        // that tries the lower port of a connection first meets the service port.
+        run_ok(Command::new("ip").args(["netns", "exec", &ns, "sysctl", "-q", "-w", EPHEMERAL_PORTS]))?;
         Ok(lab)
     }
 

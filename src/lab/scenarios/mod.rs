@@ -67,15 +67,19 @@ impl<'a> Rec<'a> {
                 locks_at_end: vec![],
                 expected_verdicts: vec![],
                 notes: vec![
-                    "t: seconds since tcpdump started listening (lab clock); reply_time: tshark frame.time_relative".into(),
+                    "t: seconds since the first frame of the capture (as tshark's frame.time_relative); reply_time: the reply frame's time".into(),
+                    "NSM calls seen on the wire (ganesha to statd, sm-notify to monitored hosts) are listed as nsm events with their frames".into(),
                 ],
             },
             mismatches: vec![],
         }
     }
 
+    /// Wall-clock time (seconds since the epoch); made relative to the capture's
+    /// first frame once the capture is complete.
     fn t(&self) -> f64 {
-        ((self.lab.now() - self.t_cap) * 1000.0).round() / 1000.0
+        let _ = self.t_cap;
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
     }
 
     pub fn server(&mut self, c: &GaneshaCfg) {
@@ -111,7 +115,9 @@ impl<'a> Rec<'a> {
         });
     }
 
-    fn call(&mut self, kind: &str, server: Ipv4Addr, client: Ipv4Addr, what: String, xid: u32, st: u32, name: String) {
+    /// Record any RPC call by xid.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(&mut self, kind: &str, server: Ipv4Addr, client: Ipv4Addr, what: String, xid: u32, st: u32, name: String) {
         let t = self.t();
         self.m.events.push(Event {
             t,
@@ -296,13 +302,23 @@ pub fn record(name: &str, out_dir: Option<&Path>) -> Result<Run> {
         "busy" => busy::run(&mut rec),
         _ => super::err(format!("unknown scenario {name}; known: {ALL:?}")),
     };
-    lab.stop_tcpdump(&td)?;
+    let dropped = lab.stop_tcpdump(&td)?;
     if let Err(e) = res {
         let logs: Vec<String> = ["a", "b"].iter().map(|s| lab.tail(&format!("{s}/ganesha.log"), 15)).collect();
         return super::err(format!("scenario {name} failed: {e}\n{}", logs.join("\n")));
     }
-    let Rec { mut m, mismatches, .. } = rec;
+    let Rec { mut m, mut mismatches, .. } = rec;
+    if dropped > 0 {
+        mismatches.push(format!("tcpdump: {dropped} packets dropped by kernel"));
+    }
     m.resolve_frames(&pcap)?;
+    let first = super::tshark::first_frame_epoch(&pcap)?;
+    for e in &mut m.events {
+        e.t = ((e.t - first) * 1000.0).round() / 1000.0;
+    }
+    let known: std::collections::HashSet<u32> = m.events.iter().filter_map(|e| e.xid).collect();
+    m.events.extend(super::tshark::nsm_events(&pcap)?.into_iter().filter(|e| !e.xid.is_some_and(|x| known.contains(&x))));
+    m.events.sort_by(|a, b| a.t.partial_cmp(&b.t).unwrap_or(std::cmp::Ordering::Equal));
     let final_pcap = match out_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
