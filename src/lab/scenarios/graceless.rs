@@ -14,10 +14,11 @@ pub fn run(r: &mut Rec<'_>) -> Result<()> {
         the corruption case); the holders' reclaims then fail."
         .into();
     r.m.notes.push(
-        "Ganesha with Graceless = true has no grace period at all, so the wire shows no grace refusal; the restart \
-         is proven by NFS4ERR_STALE_CLIENTID / NFS4ERR_BADSESSION-free fresh clientids with a new epoch and by the \
-         reset connections. The conflicting grants come milliseconds after the restart, inside any plausible grace \
-         window: GW001/GW002 and GW005 depend on the assumed grace length (certainty possible), GW006 as well."
+        "Ganesha with Graceless = true has no grace period at all, so the wire shows no grace refusal. The restart \
+         shows as reset connections, a new epoch in the high 32 bits of fresh clientids, NFS4ERR_STALE_CLIENTID for \
+         the v4.0 client's old clientid and refused reclaims (NLM DENIED_GRACE_PERIOD, NFS4ERR_NO_GRACE). The \
+         conflicting grants come milliseconds after the restart, inside any plausible grace window; as the verdicts \
+         depend on the assumed grace length their certainty is possible."
             .into(),
     );
     let mut a = GaneshaCfg::new("a", SERVER_A, GRACE, LEASE);
