@@ -450,3 +450,26 @@ impl Drop for Lab {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_liveness() {
+        let me = std::process::id();
+        assert!(pid_alive(me));
+        let mut c = Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        // reaped: gone (unless the pid was reused at once, which the kernel avoids)
+        assert!(still_alive(&[pid, me]) == vec![me]);
+        assert!(!pid_alive(u32::MAX));
+    }
+
+    #[test]
+    fn namespace_names_are_recognisable() {
+        assert!(!netns_exists("gw-lab-no-such-namespace"));
+        assert!(format!("{NS_PREFIX}1-2").starts_with("gw-lab-"));
+    }
+}

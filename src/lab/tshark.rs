@@ -138,3 +138,20 @@ pub fn nsm_events(file: &Path) -> Result<Vec<super::manifest::Event>> {
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_as_covers_every_fixed_rpc_port_on_both_transports() {
+        let d = decode_as();
+        assert_eq!(d.len(), RPC_PORTS.len() * 4);
+        for p in RPC_PORTS {
+            assert!(d.contains(&format!("tcp.port=={p},rpc")));
+            assert!(d.contains(&format!("udp.port=={p},rpc")));
+        }
+        assert_eq!(nsm_proc_name(6), "SM_NOTIFY");
+        assert_eq!(nsm_proc_name(99), "SM_?");
+    }
+}

@@ -46,7 +46,10 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
 
     // a local NSM client of statd (as a kernel lockd would be)
     let lo = std::net::Ipv4Addr::LOCALHOST;
-    let port = crate::client::transport::getport(lo, lo, nlmp::NSM_PROG, 1, Proto::Udp)?;
+    // find statd with rpcbind v4 GETADDR (and ask v3 for NLM, as a TI-RPC client would)
+    let port = crate::client::transport::getaddr(lo, lo, 4, nlmp::NSM_PROG, 1, "udp")?;
+    let nlm_port = crate::client::transport::getaddr(lo, s, 3, nlmp::NLM_PROG, 4, "tcp")?;
+    r.ev("rpcbind_getaddr", None, &format!("GETADDR v4 statd udp -> {port}, GETADDR v3 NLM tcp -> {nlm_port}"));
     let mut sm = RpcConn::connect(Endpoint { local: lo, server: lo, port, proto: Proto::Udp, reserved: false }, Cred::None)?;
     let id = MyId { my_name: "127.0.0.1".into(), my_prog: 100021, my_vers: 4, my_proc: 16 };
     let st = sm.call(nlmp::nsm(nlmp::SM_STAT), &nlmp::sm_stat_args("127.0.10.7"))?;
