@@ -178,6 +178,7 @@ impl Lab {
         fs::create_dir_all(statedir.join("sm"))?;
         fs::create_dir_all(statedir.join("sm.bak"))?;
         fs::create_dir_all(&export)?;
+        fs::create_dir_all(dir.join("run"))?;
         fs::write(statedir.join("state"), [])?;
         // world-writable: the libnfs clients run as nobody
         use std::os::unix::fs::PermissionsExt;
@@ -233,12 +234,23 @@ impl Lab {
         })
     }
 
+    /// `ip netns exec NS` with a lab-private /run: the daemons' unix sockets, pid and
+    /// lock files (rpcbind.sock, rpcbind.lock, rpc.statd.pid, sm-notify.pid) must not
+    /// meet those of the host or of another lab. `ip netns exec` gives every command
+    /// its own mount namespace (slave of the host's), so the bind mount stays private;
+    /// `exec` keeps the pid.
+    fn ns_command(&self, argv: &[&str]) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, "sh", "-c", "mount --bind \"$0\" /run && exec \"$@\""]);
+        cmd.arg(self.dir.join("run")).args(argv);
+        cmd
+    }
+
     /// Start `argv` inside the namespace in its own session; stdout and stderr go to
     /// `<dir>/<name>.out`. The pid is the program's own (`ip netns exec` execs it).
     pub fn spawn(&self, name: &str, argv: &[&str]) -> Result<u32> {
         let out = fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("{name}.out")))?;
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.ns]).args(argv);
+        let mut cmd = self.ns_command(argv);
         cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
         // SAFETY: setsid(2) is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
@@ -286,8 +298,7 @@ impl Lab {
 
     /// Run a program inside the namespace to completion (killed after `timeout`).
     pub fn run(&self, name: &str, argv: &[&str], timeout: Duration) -> Result<std::process::Output> {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.ns]).args(argv);
+        let mut cmd = self.ns_command(argv);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| LabError::Msg(format!("cannot start {argv:?}: {e}")))?;
         let pid = child.id();
