@@ -150,6 +150,7 @@ impl<'a> Rec<'a> {
     }
 
     /// Record a COMPOUND and check the status of `opnum` against `expect`.
+    #[allow(clippy::too_many_arguments)]
     pub fn v4(&mut self, kind: &str, server: Ipv4Addr, client: Ipv4Addr, what: &str, d: &Done, opnum: u32, expect: Option<u32>) -> u32 {
         let st = d.status(opnum);
         self.call(kind, server, client, what.to_string(), d.xid, st, status::name(st));
