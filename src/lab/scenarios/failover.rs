@@ -1,0 +1,148 @@
+//! `failover`: server A (127.0.0.2) holds locks and dies; server B (127.0.0.3) starts
+//! with A's recovery records and every client reclaims there.
+
+use super::*;
+use crate::client::nfs4::{OpenClaim, OpenHow, SHARE_ACCESS_BOTH, WRITE_LT};
+use crate::client::nlm::stat::{DENIED_GRACE_PERIOD, GRANTED};
+use crate::client::session::{NlmClient, Owner};
+use crate::client::Proto;
+use crate::lab::LabError;
+
+pub fn run(r: &mut Rec<'_>) -> Result<()> {
+    r.m.description = "Failover: NLM, v4.0 and v4.1 clients lock on server A (127.0.0.2); A is killed; server B \
+        (127.0.0.3, same export, A's recovery records copied into its RecoveryRoot) starts; the clients move to B and \
+        every reclaim is granted; a newcomer is refused during B's grace and granted after it."
+        .into();
+    r.m.notes.push(
+        "The clients reclaim through B's own address, so the locks held through 127.0.0.2 reappear under 127.0.0.3; \
+         127.0.0.2 never comes back (no new epoch there, so no GW006 for its locks)."
+            .into(),
+    );
+    let a = GaneshaCfg::new("a", SERVER_A, GRACE, LEASE);
+    let b = GaneshaCfg::new("b", SERVER_B, GRACE, LEASE);
+    let lab = r.lab;
+    lab.in_ns(|| body(r, &a, &b))?
+}
+
+fn body(r: &mut Rec<'_>, a: &GaneshaCfg, b: &GaneshaCfg) -> Result<()> {
+    let (sa, sb) = (a.ip, b.ip);
+    start_servers(r, &[a])?;
+    let (ip1, ip2, ip3, ip4, ip5) = (client_ip(1), client_ip(2), client_ip(3), client_ip(4), client_ip(5));
+    let fhs = make_files(r, sa, ip1, &["f1", "f2"])?;
+    wait_grace(r, a, || {})?;
+    for (ip, n) in [(ip1, "nlmc1"), (ip2, "nlmc2"), (ip3, "nlmc3")] {
+        r.client(format!("{ip} NLM v4 caller_name {n}"));
+    }
+    r.client(format!("{ip4} NFSv4.0 client owner lab-v40-f"));
+    r.client(format!("{ip5} NFSv4.1 client owner lab-v41-f"));
+
+    let l1 = nlm_lock("nlmc1", &fhs[0], 201, 0, 100, true);
+    let l2 = nlm_lock("nlmc2", &fhs[1], 202, 0, 0, true);
+    let l3 = nlm_lock("nlmc3", &fhs[0], 203, 1000, 10, true);
+    let mut c1 = NlmClient::connect(ip1, sa, Proto::Tcp, "nlmc1")?;
+    let mut c2 = NlmClient::connect(ip2, sa, Proto::Tcp, "nlmc2")?;
+    let o = c1.lock(&l1, false)?;
+    r.nlm("nlm_lock", sa, ip1, "LOCK f1 [0,100) excl", o, Some(GRANTED));
+    let o = c2.lock(&l2, false)?;
+    r.nlm("nlm_lock", sa, ip2, "LOCK f2 [0,EOF) excl", o, Some(GRANTED));
+
+    let mut v40 = Nfs4Client::connect(ip4, sa, 0, "lab-v40-f")?;
+    let (d1, d2) = v40.setclientid()?;
+    r.v4("v4_setclientid", sa, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
+    if let Some(d2) = d2 {
+        r.v4("v4_setclientid_confirm", sa, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
+    }
+    let (_, root) = v40.lookup_path(&["vfs"])?;
+    let root = root.ok_or_else(|| LabError::Msg("lookup /vfs failed".into()))?;
+    let mut oo = Owner::new(b"v40f-open-owner");
+    let (d, f3) = v40.open(&root, &mut oo, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f3".into()), SHARE_ACCESS_BOTH)?;
+    r.v4("v4_open", sa, ip4, "OPEN f3 CLAIM_NULL create", &d, v4op::OPEN, Some(0));
+    let mut f3 = f3.ok_or_else(|| LabError::Msg("open f3 failed".into()))?;
+    let (d, _) = v40.lock_new(&mut f3, b"v40f-lock-owner", WRITE_LT, 0, 1000, false)?;
+    r.v4("v4_lock", sa, ip4, "LOCK f3 [0,1000) write", &d, v4op::LOCK, Some(0));
+
+    let mut v41 = Nfs4Client::connect(ip5, sa, 1, "lab-v41-f")?;
+    let (d1, d2) = v41.exchange_id_and_session()?;
+    r.v4("v4_exchange_id", sa, ip5, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
+    if let Some(d2) = d2 {
+        r.v4("v4_create_session", sa, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
+    }
+    let d = v41.reclaim_complete()?;
+    r.v4("v4_reclaim_complete", sa, ip5, "RECLAIM_COMPLETE (fresh client)", &d, v4op::RECLAIM_COMPLETE, Some(0));
+    let mut oo41 = Owner::new(b"v41f-open-owner");
+    let (d, f4) = v41.open(&root, &mut oo41, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f4".into()), SHARE_ACCESS_BOTH)?;
+    r.v4("v4_open", sa, ip5, "OPEN f4 CLAIM_NULL create", &d, v4op::OPEN, Some(0));
+    let mut f4 = f4.ok_or_else(|| LabError::Msg("open f4 failed".into()))?;
+    let (d, _) = v41.lock_new(&mut f4, b"v41f-lock-owner", WRITE_LT, 100, 100, false)?;
+    r.v4("v4_lock", sa, ip5, "LOCK f4 [100,200) write", &d, v4op::LOCK, Some(0));
+
+    // --- A dies, B takes over with A's recovery records
+    r.lab.stop_ganesha("a", libc::SIGKILL)?;
+    r.ev("server_kill", Some(sa), "ganesha a killed with SIGKILL");
+    r.lab.copy_recovery("a", "b")?;
+    r.ev("recovery_copied", Some(sb), "RecoveryRoot of a copied into b's");
+    r.server(b);
+    r.lab.start_ganesha(b)?;
+    r.ev("server_start", Some(sb), "failover ganesha b started, grace begins");
+
+    let mut c3 = NlmClient::connect(ip3, sb, Proto::Tcp, "nlmc3")?;
+    let o = c3.lock(&l3, false)?;
+    r.nlm("nlm_lock", sb, ip3, "LOCK f1 [1000,1010) no reclaim, in grace", o, Some(DENIED_GRACE_PERIOD));
+    for (c, l, ip, what, srv) in [(&mut c1, &l1, ip1, "f1 [0,100)", sb), (&mut c2, &l2, ip2, "f2 [0,EOF)", sb)] {
+        *c = NlmClient::connect(ip, srv, Proto::Tcp, &l.caller_name)?;
+        c.state = 3;
+        let o = c.lock(l, true)?;
+        r.nlm("nlm_lock_reclaim", sb, ip, &format!("LOCK {what} reclaim on B"), o, Some(GRANTED));
+    }
+
+    v40.move_to(sb)?;
+    let d = v40.renew()?;
+    r.v4("v4_renew", sb, ip4, "RENEW clientid from A", &d, v4op::RENEW, Some(status::STALE_CLIENTID));
+    let (d1, d2) = v40.setclientid()?;
+    r.v4("v4_setclientid", sb, ip4, "SETCLIENTID on B", &d1, v4op::SETCLIENTID, Some(0));
+    if let Some(d2) = d2 {
+        r.v4("v4_setclientid_confirm", sb, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
+    }
+    let mut oor = Owner::new(b"v40f-open-owner");
+    let (d, f3r) = v40.open(&f3.fh, &mut oor, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
+    r.v4("v4_open_reclaim", sb, ip4, "OPEN f3 CLAIM_PREVIOUS on B", &d, v4op::OPEN, Some(0));
+    let mut f3r = f3r.ok_or_else(|| LabError::Msg("reclaim open f3 on B failed".into()))?;
+    let (d, lk40) = v40.lock_new(&mut f3r, b"v40f-lock-owner", WRITE_LT, 0, 1000, true)?;
+    r.v4("v4_lock_reclaim", sb, ip4, "LOCK f3 [0,1000) reclaim on B", &d, v4op::LOCK, Some(0));
+
+    v41.move_to(sb)?;
+    let d = v41.renew()?;
+    r.v4("v4_sequence", sb, ip5, "SEQUENCE session from A", &d, v4op::SEQUENCE, Some(status::BADSESSION));
+    let (d1, d2) = v41.exchange_id_and_session()?;
+    r.v4("v4_exchange_id", sb, ip5, "EXCHANGE_ID on B", &d1, v4op::EXCHANGE_ID, Some(0));
+    if let Some(d2) = d2 {
+        r.v4("v4_create_session", sb, ip5, "CREATE_SESSION on B", &d2, v4op::CREATE_SESSION, Some(0));
+    }
+    let mut oo41r = Owner::new(b"v41f-open-owner");
+    let (d, f4r) = v41.open(&f4.fh, &mut oo41r, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
+    r.v4("v4_open_reclaim", sb, ip5, "OPEN f4 CLAIM_PREVIOUS on B", &d, v4op::OPEN, Some(0));
+    let mut f4r = f4r.ok_or_else(|| LabError::Msg("reclaim open f4 on B failed".into()))?;
+    let (d, lk41) = v41.lock_new(&mut f4r, b"v41f-lock-owner", WRITE_LT, 100, 100, true)?;
+    r.v4("v4_lock_reclaim", sb, ip5, "LOCK f4 [100,200) reclaim on B", &d, v4op::LOCK, Some(0));
+    let d = v41.reclaim_complete()?;
+    r.v4("v4_reclaim_complete", sb, ip5, "RECLAIM_COMPLETE on B", &d, v4op::RECLAIM_COMPLETE, Some(0));
+
+    wait_grace(r, b, || {
+        let _ = v40.renew();
+        let _ = v41.renew();
+    })?;
+    let o = c3.lock(&l3, false)?;
+    r.nlm("nlm_lock", sb, ip3, "LOCK f1 [1000,1010) after B's grace", o, Some(GRANTED));
+
+    r.nlm_lock(sb, ip1, &l1, true);
+    r.nlm_lock(sb, ip2, &l2, true);
+    r.nlm_lock(sb, ip3, &l3, false);
+    match (&lk40, &lk41) {
+        (Some(l40), Some(l41)) => {
+            r.v4_lock(sb, &v40, &f3r, l40, true);
+            r.v4_lock(sb, &v41, &f4r, l41, true);
+        }
+        _ => r.fail("a v4 reclaim on B was not granted".into()),
+    }
+    Ok(())
+}
