@@ -1,11 +1,16 @@
 //! Lab tests: real NFS-Ganesha, rpcbind and rpc.statd in a private network namespace,
 //! driven by gracewatch's own client; what the servers answered is checked on the
-//! wire with tshark. They need root and the packages listed in `lab::prereq`; without
+//! wire as gracewatch decodes it, and tshark checks that the capture is well formed. They need root and the packages listed in `lab::prereq`; without
 //! them they print why they are skipped (and fail when CI=true).
 //!
 //! The lab tests share one lock: they run one after the other.
 
+use gracewatch::capture::{self, Input};
 use gracewatch::lab::{self, prereq, scenarios, tshark};
+use gracewatch::pipeline::{Config, Sink};
+use gracewatch::proto::nfs4::OpArgs;
+use gracewatch::proto::{CallBody, ReplyBody};
+use gracewatch::rpc::{Kind, Message};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -16,13 +21,14 @@ fn serial() -> MutexGuard<'static, ()> {
     LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One RPC message as tshark decoded it.
+/// One RPC message as gracewatch decoded it.
 #[derive(Debug, Clone, Default)]
 struct Msg {
     frame: u64,
     xid: String,
     reply: bool,
     nlm_stat: Option<u32>,
+    /// The COMPOUND status followed by each operation's status.
     nfsstat4: Vec<u32>,
     claim_previous: bool,
     lock_reclaim: bool,
@@ -30,42 +36,48 @@ struct Msg {
     nsm_proc: Option<u32>,
 }
 
-fn nums(s: &str) -> Vec<u32> {
-    s.split(',').filter_map(|x| x.trim().parse().ok()).collect()
+#[derive(Default)]
+struct Wire(Vec<Msg>);
+
+impl Sink for Wire {
+    fn message(&mut self, m: &Message<'_>) {
+        let mut w = Msg { frame: m.at.frame, xid: format!("{:#010x}", m.xid), reply: !m.is_call(), ..Msg::default() };
+        let id = m.proc_id();
+        if id.is_some_and(|i| i.prog == gracewatch::proto::NSM) && m.is_call() {
+            w.nsm_proc = id.map(|i| i.proc_);
+        }
+        match &m.kind {
+            Kind::Call { body: CallBody::Nlm(c), .. } => {
+                w.nlm_reclaim = c.reclaim() == Some(true);
+                // *_RES calls carry the server's answer
+                w.nlm_stat = c.stat().map(|s| s.code());
+            }
+            Kind::Call { body: CallBody::Nfs4(c), .. } => {
+                for a in c.args() {
+                    match a {
+                        OpArgs::Open(o) => w.claim_previous |= o.claim.claim_type() == 1,
+                        OpArgs::Lock(l) => w.lock_reclaim |= l.reclaim,
+                        _ => {}
+                    }
+                }
+            }
+            Kind::Reply { body: ReplyBody::Nlm(r), .. } => w.nlm_stat = r.stat().map(|s| s.code()),
+            Kind::Reply { body: ReplyBody::Nfs4(r), .. } => {
+                w.nfsstat4.push(r.status.code());
+                w.nfsstat4.extend(r.ops.iter().map(|o| o.status().code()));
+            }
+            _ => {}
+        }
+        self.0.push(w);
+    }
 }
 
 fn messages(pcap: &Path) -> Vec<Msg> {
-    let rows = tshark::fields(
-        pcap,
-        "rpc",
-        &[
-            "frame.number",
-            "rpc.xid",
-            "rpc.msgtyp",
-            "nlm.stat",
-            "nlm.test_stat.stat",
-            "nfs.nfsstat4",
-            "nfs.open.claim_type",
-            "nfs.lock.reclaim",
-            "nlm.reclaim",
-            "stat.procedure_v1",
-        ],
-    )
-    .expect("tshark");
-    rows.into_iter()
-        .filter(|r| r.len() >= 10)
-        .map(|r| Msg {
-            frame: r[0].parse().unwrap_or(0),
-            xid: r[1].split(',').next().unwrap_or("").to_string(),
-            reply: r[2].split(',').next() == Some("1"),
-            nlm_stat: nums(&r[3]).first().or(nums(&r[4]).first()).copied(),
-            nfsstat4: nums(&r[5]),
-            claim_previous: nums(&r[6]).contains(&1),
-            lock_reclaim: nums(&r[7]).contains(&1),
-            nlm_reclaim: nums(&r[8]).contains(&1),
-            nsm_proc: nums(&r[9]).first().copied(),
-        })
-        .collect()
+    let mut w = Wire::default();
+    let r = capture::run(&Input::Files(vec![pcap.to_string_lossy().into_owned()]), Config::default(), &mut w).expect("decode");
+    assert!(r.errors.is_empty(), "{}: {:?}", pcap.display(), r.errors);
+    assert_eq!(r.counters.tcp_gaps, 0, "{}: the lab capture lost bytes", pcap.display());
+    w.0
 }
 
 /// The reply to each call (matched by xid, first reply after the call).
@@ -85,7 +97,7 @@ fn check_recorded_statuses(run: &scenarios::Run, msgs: &[Msg]) {
             assert_eq!(m.nlm_stat, Some(code), "{}: {} (frame {rf})", run.manifest.name, e.what);
             checked += 1;
         } else if e.kind.starts_with("v4_") {
-            assert!(m.nfsstat4.contains(&code), "{}: {} (frame {rf}): tshark saw {:?}, client read {code}", run.manifest.name, e.what, m.nfsstat4);
+            assert!(m.nfsstat4.contains(&code), "{}: {} (frame {rf}): the wire says {:?}, client read {code}", run.manifest.name, e.what, m.nfsstat4);
             checked += 1;
         }
     }

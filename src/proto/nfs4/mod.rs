@@ -11,7 +11,7 @@
 //! ids and sessions), `args` / `args41` / `res` (every operation), `text` (one-line
 //! summaries), `cb` (the callback program). Tests: `tests_real` (bytes from real
 //! captures), `tests_enc` / `tests_res` / `tests_cb` (encoded vectors, hostile input),
-//! `tests_tshark` (ignored: agreement with tshark over the capture pool).
+//! Agreement with tshark over the capture pool and the lab captures: `tests/tshark_nfs4.rs`.
 
 pub mod args;
 pub mod args41;
@@ -33,8 +33,6 @@ mod tests_enc;
 mod tests_real;
 #[cfg(test)]
 mod tests_res;
-#[cfg(test)]
-mod tests_tshark;
 
 pub use args::OpArgs;
 pub use open::{LockDenied, LockRes, OpenClaim, OpenDelegation};
