@@ -5,6 +5,7 @@
 //! marking → RPC call/reply matching → protocol decoders → state → audit → output.
 //! Only `capture`, the replay sender, the lab and the binary do I/O.
 
+pub mod audit;
 pub mod capture;
 pub mod client;
 pub mod error;

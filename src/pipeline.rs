@@ -61,6 +61,8 @@ pub enum NetEvent {
     Reset { flow: FlowKey, at: FrameRef },
     /// A TCP connection opened (SYN without ACK).
     Open { flow: FlowKey, at: FrameRef },
+    /// A TCP FIN: the sender closed its side.
+    Close { flow: FlowKey, at: FrameRef },
 }
 
 /// Where decoded messages go.
@@ -348,6 +350,7 @@ impl Pipeline {
             flow.rec.counters = kept;
         }
         if t.fin() {
+            sink.net_event(&NetEvent::Close { flow: key, at });
             self.close(&key, sink);
         }
     }

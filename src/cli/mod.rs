@@ -1,5 +1,6 @@
 //! Command-line flags, turned once into the library's configuration.
 
+mod audit;
 mod decode;
 mod state;
 
@@ -25,6 +26,8 @@ enum Cmd {
     Stats(decode::StatsArgs),
     /// Lock state per server IP: NLM locks, waiters, shares, statd monitoring, unconfirmed calls.
     State(state::StateArgs),
+    /// Restarts, failovers, grace windows and grants a correct server would not have given.
+    Audit(audit::AuditArgs),
 }
 
 /// Where frames come from, tcpdump-style.
@@ -103,5 +106,6 @@ pub fn run() -> Result<ExitCode> {
         Cmd::Decode(a) => decode::decode(a),
         Cmd::Stats(a) => decode::stats(a),
         Cmd::State(a) => state::state(a),
+        Cmd::Audit(a) => audit::audit(a),
     }
 }

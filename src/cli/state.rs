@@ -6,7 +6,8 @@ use clap::Args;
 use gracewatch::capture::{self, Input, Merged};
 use gracewatch::net::Ts;
 use gracewatch::output::state as out;
-use gracewatch::state::{parse_at, AtTime, Tracker, TrackerConfig};
+use gracewatch::audit::Auditor;
+use gracewatch::state::{parse_at, AtTime, TrackerConfig};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub struct StateArgs {
     /// JSON instead of tables.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    epochs: super::audit::EpochArgs,
 }
 
 /// The first frame's timestamp over all files (standard input cannot be read twice:
@@ -54,9 +57,12 @@ pub fn state(a: StateArgs) -> Result<ExitCode> {
         },
         _ => at,
     };
-    let mut tracker = Tracker::new(TrackerConfig { until, ..TrackerConfig::default() });
-    let run = capture::run(&input, a.input.config(), &mut tracker)?;
-    let report = out::report(&tracker, &run.files, a.server);
+    // The audit's view of restarts decides which locks are still held.
+    let mut auditor = Auditor::new(a.epochs.config(TrackerConfig { until, ..TrackerConfig::default() })?);
+    let run = capture::run(&input, a.input.config(), &mut auditor)?;
+    let tracker = auditor.tracker();
+    let mut report = out::report(tracker, &run.files, a.server);
+    out::add_restarts(&mut report, &auditor);
     let mut stdout = io::stdout().lock();
     if a.json {
         serde_json::to_writer_pretty(&mut stdout, &report)?;

@@ -67,3 +67,14 @@ pub struct FrameRef {
     pub frame: u64,
     pub ts: Ts,
 }
+
+impl Serialize for FrameRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("file", &self.file)?;
+        m.serialize_entry("frame", &self.frame)?;
+        m.serialize_entry("ts", &(self.ts as f64 / 1e9))?;
+        m.end()
+    }
+}

@@ -1,5 +1,6 @@
 //! Printers: tcpdump-style text, JSON Lines and tables. The core never formats.
 
+pub mod audit;
 pub mod json;
 pub mod state;
 pub mod stats;

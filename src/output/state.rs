@@ -150,6 +150,105 @@ pub struct ServerReport {
     /// NLM answers seen, per procedure and status.
     pub answers: Vec<AnswerRow>,
     pub unconfirmed: Vec<UnconfirmedRow>,
+    /// Locks of a previous server instance (before a restart or failover) that may
+    /// still be reclaimed: not held, not yet lost.
+    pub reclaimable: Vec<ReclaimableRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReclaimableRow {
+    pub protocol: String,
+    pub client: IpAddr,
+    pub client_name: String,
+    pub owner: String,
+    pub fh: String,
+    pub path: Option<String>,
+    pub offset: u64,
+    pub end: Option<u64>,
+    pub exclusive: bool,
+    /// Where it was held (another address after a failover).
+    pub held_on: IpAddr,
+    pub granted: FrameJson,
+    /// The server instance (epoch) that must accept its reclaim.
+    pub epoch: usize,
+    /// Grace end, proven by the wire or assumed.
+    pub grace_end: TimeJson,
+    pub grace_end_proven: bool,
+}
+
+/// Add the audit's restarts: pre-restart locks still reclaimable at the report's moment.
+pub fn add_restarts(r: &mut StateReport, a: &crate::audit::Auditor) {
+    let t = a.tracker();
+    let now = t.until().unwrap_or(a.last_seen());
+    for (ip, sa) in a.servers() {
+        if r.only.is_some_and(|o| o != *ip) {
+            continue;
+        }
+        let rows: Vec<ReclaimableRow> = sa
+            .old
+            .iter()
+            .filter(|o| o.reclaimed.is_none_or(|f| f.ts > now))
+            .filter_map(|o| {
+                let e = sa.epochs.get(o.epoch)?;
+                let (end, proven) = e.grace_end(a.config().grace);
+                (end > now).then(|| ReclaimableRow {
+                    protocol: o.lock.protocol.clone(),
+                    client: o.lock.client,
+                    client_name: o.lock.client_name.clone(),
+                    owner: o.lock.owner.clone(),
+                    fh: hex(&o.lock.fh),
+                    path: t.path(&o.lock.fh),
+                    offset: o.lock.range.start,
+                    end: o.lock.range.end,
+                    exclusive: o.lock.exclusive,
+                    held_on: o.source,
+                    granted: o.lock.granted.into(),
+                    epoch: o.epoch,
+                    grace_end: TimeJson { ts_ns: end, time: utc(end) },
+                    grace_end_proven: proven,
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        match r.servers.iter_mut().find(|s| s.server == *ip) {
+            Some(s) => s.reclaimable = rows,
+            None => r.servers.push(ServerReport {
+                server: *ip,
+                locks: Vec::new(),
+                waiters: Vec::new(),
+                shares: Vec::new(),
+                monitors: Vec::new(),
+                answers: Vec::new(),
+                unconfirmed: Vec::new(),
+                reclaimable: rows,
+            }),
+        }
+    }
+}
+
+/// The reclaimable locks of one server, as text.
+fn reclaimable_text(s: &ServerReport) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["protocol", "client", "name", "owner", "fh", "path", "range", "type", "held on", "granted", "grace ends"]);
+    for r in &s.reclaimable {
+        t.add_row(vec![
+            Cell::new(&r.protocol),
+            Cell::new(r.client),
+            Cell::new(&r.client_name),
+            Cell::new(&r.owner),
+            Cell::new(hex_short(&r.fh)),
+            Cell::new(r.path.clone().unwrap_or_default()),
+            Cell::new(range_text(r.offset, r.end)),
+            Cell::new(if r.exclusive { "excl" } else { "shared" }),
+            Cell::new(r.held_on),
+            Cell::new(format!("#{}", r.granted.frame)),
+            Cell::new(format!("{}{}", r.grace_end.time, if r.grace_end_proven { "" } else { " (assumed)" })),
+        ]);
+    }
+    format!("Pre-restart locks still reclaimable: {}\n{t}\n", s.reclaimable.len())
 }
 
 /// Everything `gracewatch state` shows.
@@ -253,7 +352,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
             .collect();
         let answers = s.nlm.answers.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
         let unconfirmed = unconfirmed.iter().filter(|p| p.lock_server == ip).map(|p| unconfirmed_row(t, p)).collect();
-        let r = ServerReport { server: ip, locks, waiters, shares, monitors, answers, unconfirmed };
+        let r = ServerReport { server: ip, locks, waiters, shares, monitors, answers, unconfirmed, reclaimable: Vec::new() };
         // Addresses that only ever received an answered NSM call have nothing to show.
         let empty = r.locks.is_empty() && r.waiters.is_empty() && r.shares.is_empty() && r.monitors.is_empty();
         if !(empty && r.answers.is_empty() && r.unconfirmed.is_empty()) {
@@ -418,6 +517,9 @@ pub fn text(r: &StateReport) -> String {
     for sv in &r.servers {
         let _ = writeln!(s, "\nServer {}", sv.server);
         let _ = writeln!(s, "NLM locks held: {}", sv.locks.len());
+        if !sv.reclaimable.is_empty() {
+            s.push_str(&reclaimable_text(sv));
+        }
         if !sv.locks.is_empty() {
             let mut t = table(&["client", "caller_name", "owner (oh / svid)", "fh", "path", "range", "type", "granted", "via", "reclaim"]);
             for l in &sv.locks {

@@ -21,6 +21,8 @@ pub enum DropReason {
     StatdCallback,
     /// The host's statd sent SM_NOTIFY to this server IP: it rebooted.
     SmNotify,
+    /// The server restarted (or its IP failed over): the lock is reclaimable, not held.
+    Restart,
 }
 
 impl DropReason {
@@ -29,6 +31,7 @@ impl DropReason {
             DropReason::FreeAll => "FREE_ALL",
             DropReason::StatdCallback => "NLM_SM_NOTIFY",
             DropReason::SmNotify => "SM_NOTIFY",
+            DropReason::Restart => "restart",
         }
     }
 }

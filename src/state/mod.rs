@@ -483,7 +483,7 @@ impl Sink for Tracker {
 
     fn net_event(&mut self, e: &NetEvent) {
         let at = match e {
-            NetEvent::Gap { at, .. } | NetEvent::Reset { at, .. } | NetEvent::Open { at, .. } => at,
+            NetEvent::Gap { at, .. } | NetEvent::Reset { at, .. } | NetEvent::Open { at, .. } | NetEvent::Close { at, .. } => at,
         };
         self.see(at.ts);
     }

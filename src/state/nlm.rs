@@ -13,9 +13,9 @@
 //! - FREE_ALL and the statd callback (procedure 16): their void reply.
 
 use super::journal::{released, DropReason, LockEvent, LockEventKind, ShareEvent, ShareEventKind, What};
-use super::ranges::{LockTable, Range};
+use super::ranges::{Held, LockTable, Range};
 use super::{copy, text, AsyncKey, Pend, PendingCall, Tracker};
-use crate::net::FrameRef;
+use crate::net::{FrameRef, Ts};
 use crate::proto::nlm::{self, NlmStat};
 use crate::rpc::Message;
 use std::collections::BTreeMap;
@@ -517,5 +517,22 @@ impl Tracker {
                 self.journal.push(at, Some(call), server, What::NlmShare(e));
             }
         }
+    }
+
+    /// The server at `server` restarted (or its address failed over) at `boundary`:
+    /// the NLM locks, waiters and shares granted before it are no longer held. They are
+    /// journaled as dropped for [`DropReason::Restart`] and returned, so that the audit
+    /// can follow their reclaims.
+    pub fn nlm_restart(&mut self, server: IpAddr, boundary: Ts, at: FrameRef) -> Vec<(Vec<u8>, Held<NlmOwner, LockInfo>)> {
+        let Some(st) = self.servers.get_mut(&server) else { return Vec::new() };
+        let gone = st.nlm.locks.remove_if(&|h: &Held<NlmOwner, LockInfo>| h.meta.granted.ts < boundary);
+        st.nlm.waiters.retain(|w| w.blocked.ts >= boundary);
+        st.nlm.shares.retain(|s| s.granted.ts >= boundary);
+        for (fh, h) in &gone {
+            for w in released(LockEventKind::Dropped(DropReason::Restart), fh, vec![h.clone()]) {
+                self.journal.push(at, None, server, w);
+            }
+        }
+        gone
     }
 }

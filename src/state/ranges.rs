@@ -235,14 +235,17 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
 
     /// Remove every lock whose owner matches; returns them.
     pub fn remove_owners(&mut self, pred: &dyn Fn(&O) -> bool) -> Vec<Held<O, M>> {
+        self.remove_if(&|h: &Held<O, M>| pred(&h.owner))
+    }
+
+    /// Remove every lock the predicate picks; returns them.
+    pub fn remove_if(&mut self, pred: &dyn Fn(&Held<O, M>) -> bool) -> Vec<Held<O, M>> {
         let mut gone = Vec::new();
-        self.owners.retain(|o, v| {
-            if pred(o) {
-                gone.append(v);
-                false
-            } else {
-                true
-            }
+        self.owners.retain(|_, v| {
+            let (out, keep): (Vec<_>, Vec<_>) = v.drain(..).partition(|h| pred(h));
+            gone.extend(out);
+            *v = keep;
+            !v.is_empty()
         });
         self.len = self.len.saturating_sub(gone.len());
         gone
@@ -317,9 +320,14 @@ impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
 
     /// Remove every lock whose owner matches, on every file; returns them.
     pub fn remove_owners(&mut self, pred: &dyn Fn(&O) -> bool) -> Vec<(Vec<u8>, Held<O, M>)> {
+        self.remove_if(&|h: &Held<O, M>| pred(&h.owner))
+    }
+
+    /// Remove every lock the predicate picks, on every file; returns them.
+    pub fn remove_if(&mut self, pred: &dyn Fn(&Held<O, M>) -> bool) -> Vec<(Vec<u8>, Held<O, M>)> {
         let mut out = Vec::new();
         self.files.retain(|fh, f| {
-            for h in f.remove_owners(pred) {
+            for h in f.remove_if(pred) {
                 out.push((fh.clone(), h));
             }
             !f.is_empty()

@@ -1,0 +1,607 @@
+//! The grace audit: restarts and failovers of every server IP, their grace windows,
+//! and each grant a correct server or cluster would not have given (GW001–GW009,
+//! grace-rules.md).
+//!
+//! [`Auditor`] is a [`Sink`] around the state [`Tracker`]. After every message it reads
+//! what changed (the tracker's journal, evidence of restarts), opens epochs, marks the
+//! locks of the previous instance as reclaimable (no longer held), follows their
+//! reclaims, and keeps every grant as a candidate. Candidates are judged once the grace
+//! window around them is known: at once when the wire already proves the verdict, or at
+//! the end of the input, when verdicts resting on the assumed grace length are
+//! "possible".
+
+pub mod epoch;
+mod rules;
+pub mod verdict;
+
+use crate::net::{Endpoint, FrameRef, Ts};
+use crate::pipeline::{NetEvent, Sink};
+use crate::proto::{self, nlm::NlmStat, nsm, CallBody, ReplyBody};
+use crate::rpc::{Kind, Message};
+use crate::state::journal::{LockEventKind, What};
+use crate::state::nlm::{LockInfo, NlmOwner};
+use crate::state::ranges::Held;
+use crate::state::{AtTime, Tracker, TrackerConfig};
+use crate::xdr::hex;
+use epoch::{Epoch, Evidence, EvidenceKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+pub use verdict::{Certainty, LockRef, Severity, Verdict};
+
+const NS: Ts = 1_000_000_000;
+/// Grant candidates kept for judgement; the oldest are judged early past this.
+const MAX_CANDIDATES: usize = 200_000;
+/// Old-epoch locks kept per server IP.
+const MAX_OLD: usize = 1_000_000;
+/// Client contacts remembered per server IP.
+const MAX_CONTACTS: usize = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// Assumed grace length.
+    pub grace: Ts,
+    pub lease: Ts,
+    /// `(OLD, NEW)`: the service on OLD moved to NEW.
+    pub failovers: Vec<(IpAddr, IpAddr)>,
+    /// Server IPs sharing a filesystem, whose grace periods must agree.
+    pub clusters: Vec<Vec<IpAddr>>,
+    /// Restarts the operator knows of.
+    pub restarts: Vec<(IpAddr, AtTime)>,
+    pub tracker: TrackerConfig,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            grace: 90 * NS,
+            lease: 90 * NS,
+            failovers: Vec::new(),
+            clusters: Vec::new(),
+            restarts: Vec::new(),
+            tracker: TrackerConfig::default(),
+        }
+    }
+}
+
+/// What kind of grant a candidate is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    NlmLock,
+    NlmShare,
+    V4Open,
+    V4Lock,
+}
+
+/// A grant awaiting judgement.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub server: IpAddr,
+    pub lock: LockRef,
+    pub kind: GrantKind,
+    pub reclaim: bool,
+    /// NFSv4 minor version.
+    pub minor: Option<u32>,
+    /// For NFSv4.1+: the client's RECLAIM_COMPLETE in this server instance, if any,
+    /// and whether the capture saw the client's session begin.
+    pub reclaim_complete: Option<FrameRef>,
+    pub session_seen: bool,
+}
+
+/// A lock of a previous server instance, reclaimable during the next grace period.
+#[derive(Debug, Clone, Serialize)]
+pub struct OldLock {
+    pub epoch: usize,
+    #[serde(skip)]
+    pub lock: LockRef,
+    /// The server IP it was held on (differs after a failover).
+    pub source: IpAddr,
+    pub reclaimed: Option<FrameRef>,
+}
+
+/// Per server IP.
+#[derive(Debug, Default, Clone)]
+pub struct ServerAudit {
+    pub epochs: Vec<Epoch>,
+    pub first_seen: Option<FrameRef>,
+    pub last_reply: Option<FrameRef>,
+    /// The latest connection the server side closed or reset.
+    pub last_close: Option<FrameRef>,
+    pub old: Vec<OldLock>,
+    pub old_dropped: u64,
+    /// Reclaims per (epoch, protocol family, outcome).
+    pub reclaims: BTreeMap<(usize, &'static str, String), u64>,
+    /// Last time each client (address or name) sent this server anything.
+    contacts: HashMap<String, Ts>,
+    /// First time each client was seen at this server.
+    first_contact: HashMap<String, Ts>,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+}
+
+impl ServerAudit {
+    /// The epoch `t` falls in: the last one whose start (the old instance's last sign of
+    /// life) is before `t`.
+    pub fn epoch_at(&self, t: Ts) -> Option<&Epoch> {
+        self.epochs.iter().rev().find(|e| e.earliest_start() < t || e.index == 0)
+    }
+
+    fn contact(&mut self, who: String, t: Ts) {
+        if self.contacts.len() >= MAX_CONTACTS && !self.contacts.contains_key(&who) {
+            return;
+        }
+        self.first_contact.entry(who.clone()).or_insert(t);
+        self.contacts.insert(who, t);
+    }
+
+    /// Whether the client (by address or name) was heard from after `t`.
+    pub fn came_back(&self, l: &LockRef, t: Ts) -> bool {
+        [l.client.to_string(), l.client_name.clone()].iter().any(|k| self.contacts.get(k).is_some_and(|c| *c > t))
+    }
+
+    pub fn first_contact(&self, l: &LockRef) -> Option<Ts> {
+        [l.client.to_string(), l.client_name.clone()].iter().filter_map(|k| self.first_contact.get(k).copied()).min()
+    }
+}
+
+/// Where the capture cannot support a verdict.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Health {
+    pub notes: Vec<String>,
+}
+
+pub struct Auditor {
+    cfg: AuditConfig,
+    tracker: Tracker,
+    seq: u64,
+    servers: BTreeMap<IpAddr, ServerAudit>,
+    candidates: VecDeque<Candidate>,
+    verdicts: Vec<Verdict>,
+    /// Names a server's lock manager gives itself in SM_MON → the server IPs.
+    statd_names: HashMap<String, BTreeSet<IpAddr>>,
+    /// Client → (server, time) of its last NLM lock request.
+    last_lock: HashMap<IpAddr, (IpAddr, Ts)>,
+    restarts: Vec<(IpAddr, Ts)>,
+    /// Connections the client side closed first (client, server).
+    client_closed: HashSet<(Endpoint, Endpoint)>,
+    first_ts: Option<Ts>,
+    last_ts: Ts,
+    finished: bool,
+}
+
+impl Auditor {
+    pub fn new(cfg: AuditConfig) -> Self {
+        Auditor {
+            tracker: Tracker::new(cfg.tracker.clone()),
+            cfg,
+            seq: 0,
+            servers: BTreeMap::new(),
+            candidates: VecDeque::new(),
+            verdicts: Vec::new(),
+            statd_names: HashMap::new(),
+            last_lock: HashMap::new(),
+            restarts: Vec::new(),
+            client_closed: HashSet::new(),
+            first_ts: None,
+            last_ts: 0,
+            finished: false,
+        }
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    pub fn servers(&self) -> &BTreeMap<IpAddr, ServerAudit> {
+        &self.servers
+    }
+
+    /// Timestamp of the last message seen.
+    pub fn last_seen(&self) -> Ts {
+        self.last_ts
+    }
+
+    pub fn config(&self) -> &AuditConfig {
+        &self.cfg
+    }
+
+    /// Verdicts so far (all of them after [`finish`](Self::finish)), most severe first.
+    pub fn verdicts(&self) -> &[Verdict] {
+        &self.verdicts
+    }
+
+    /// Verdicts found after the first `from` (for live output), in the order found.
+    pub fn since(&self, from: usize) -> &[Verdict] {
+        &self.verdicts[from.min(self.verdicts.len())..]
+    }
+
+    fn server(&mut self, ip: IpAddr) -> &mut ServerAudit {
+        self.servers.entry(ip).or_default()
+    }
+
+    fn see(&mut self, ts: Ts) {
+        if self.first_ts.is_none() {
+            self.first_ts = Some(ts);
+            self.restarts = self.cfg.restarts.iter().map(|(ip, at)| (*ip, at.resolve(ts))).collect();
+            self.restarts.sort_by_key(|r| r.1);
+        }
+        self.last_ts = self.last_ts.max(ts);
+        while let Some(&(ip, t)) = self.restarts.first() {
+            if t > ts {
+                break;
+            }
+            self.restarts.remove(0);
+            let at = FrameRef { file: 0, frame: 0, ts: t };
+            self.evidence(ip, Evidence { kind: EvidenceKind::Operator, at, client: None, note: "--restart".into() }, true);
+        }
+    }
+
+    /// Take a piece of evidence for `server`; open an epoch when it shows a new instance.
+    pub(crate) fn evidence(&mut self, server: IpAddr, ev: Evidence, force_new: bool) {
+        let grace = self.cfg.grace;
+        let sa = self.server(server);
+        let open = ev.kind.opens_epoch() && (ev.kind != EvidenceKind::Reclaim || sa.last_close.is_some());
+        let new_epoch = match sa.epochs.last() {
+            _ if !open => false,
+            None => true,
+            Some(cur) if !cur.restarted => true,
+            Some(cur) => force_new && ev.at.ts > cur.start_hi.ts || ev.at.ts - cur.start_hi.ts > grace + epoch::GRACE_TICK_NS,
+        };
+        if !new_epoch {
+            match sa.epochs.last_mut() {
+                Some(cur) if cur.restarted || !open => cur.add(ev),
+                _ => {}
+            }
+            return;
+        }
+        // The old instance's last sign of life: a connection it closed, else its last reply.
+        let prev_start = sa.epochs.last().map_or(i64::MIN, |e| e.start_hi.ts);
+        let start_lo = match (sa.last_close, sa.last_reply) {
+            (Some(c), _) if c.ts > prev_start && c.ts <= ev.at.ts => Some(c),
+            (_, Some(r)) if r.ts < ev.at.ts => Some(r),
+            _ => None,
+        };
+        let start_lo = start_lo.or_else(|| self.failover_source_last_sign(server, ev.at.ts));
+        let target = self.is_failover_target(server);
+        let sa = self.servers.get_mut(&server).expect("server");
+        if sa.epochs.is_empty() {
+            match sa.first_seen {
+                // The capture saw the previous instance (a failover target has none).
+                Some(f) if !target && start_lo.is_some() && f.ts < ev.at.ts => sa.epochs.push(Epoch::new(0, false, None, f)),
+                // A server first heard from during its grace period.
+                _ => {
+                    let mut e = Epoch::new(0, true, start_lo.filter(|_| target), ev.at);
+                    e.add(ev);
+                    sa.epochs.push(e);
+                    self.import_failover(server, 0, ev_at(&self.servers[&server]));
+                    return;
+                }
+            }
+        }
+        let index = sa.epochs.len();
+        let mut e = Epoch::new(index, true, start_lo, ev.at);
+        let boundary = e.earliest_start() + 1;
+        let at = ev.at;
+        e.add(ev);
+        sa.epochs.push(e);
+        let gone = self.tracker.nlm_restart(server, boundary, at);
+        self.keep_old(server, server, index, gone);
+        self.import_failover(server, index, at);
+    }
+
+    fn is_failover_target(&self, server: IpAddr) -> bool {
+        self.cfg.failovers.iter().any(|(_, new)| *new == server)
+    }
+
+    /// For a failover target: the last sign of life of the address it took over.
+    fn failover_source_last_sign(&self, server: IpAddr, before: Ts) -> Option<FrameRef> {
+        self.cfg
+            .failovers
+            .iter()
+            .filter(|(_, new)| *new == server)
+            .filter_map(|(old, _)| self.servers.get(old))
+            .filter_map(|sa| match (sa.last_close, sa.last_reply) {
+                (Some(c), Some(r)) => Some(if c.ts > r.ts { c } else { r }),
+                (c, r) => c.or(r),
+            })
+            .filter(|f| f.ts < before)
+            .max_by_key(|f| f.ts)
+    }
+
+    /// `--failover OLD=NEW`: when NEW begins an epoch, what OLD held becomes reclaimable
+    /// on NEW.
+    fn import_failover(&mut self, server: IpAddr, index: usize, at: FrameRef) {
+        let olds: Vec<IpAddr> = self.cfg.failovers.iter().filter(|(_, new)| *new == server).map(|(old, _)| *old).collect();
+        for old in olds {
+            let gone = self.tracker.nlm_restart(old, i64::MAX, at);
+            if let Some(e) = self.server(server).epochs.last_mut() {
+                e.failover_from = Some(old);
+            }
+            self.keep_old(server, old, index, gone);
+        }
+    }
+
+    fn keep_old(&mut self, server: IpAddr, source: IpAddr, epoch: usize, gone: Vec<(Vec<u8>, Held<NlmOwner, LockInfo>)>) {
+        let sa = self.servers.entry(server).or_default();
+        for (fh, h) in gone {
+            if sa.old.len() >= MAX_OLD {
+                sa.old_dropped += 1;
+                continue;
+            }
+            let lock = nlm_lock_ref(&fh, &h.owner, h.exclusive, h.range, h.meta.granted, h.meta.reclaim, h.meta.vers);
+            sa.old.push(OldLock { epoch, lock, source, reclaimed: None });
+        }
+    }
+
+    fn candidate(&mut self, c: Candidate) {
+        if self.candidates.len() >= MAX_CANDIDATES {
+            if let Some(old) = self.candidates.pop_front() {
+                rules::judge(self, &old, false);
+            }
+        }
+        self.candidates.push_back(c);
+    }
+
+    /// A reclaim was granted: the matching old lock is reclaimed.
+    fn reclaimed(&mut self, server: IpAddr, l: &LockRef) {
+        let sa = self.server(server);
+        let Some(e) = sa.epoch_at(l.granted.ts).map(|e| e.index) else { return };
+        for o in sa.old.iter_mut().filter(|o| o.epoch == e && o.reclaimed.is_none()) {
+            if o.lock.same_owner(l) && o.lock.fh == l.fh && o.lock.range.overlaps(&l.range) {
+                o.reclaimed = Some(l.granted);
+            }
+        }
+    }
+
+    /// Read the tracker's new journal entries.
+    fn journal(&mut self) {
+        let events: Vec<_> = self.tracker.journal().since(self.seq).cloned().collect();
+        if let Some(last) = events.last() {
+            self.seq = last.seq + 1;
+        }
+        for e in events {
+            let What::NlmLock(l) = &e.what else { continue };
+            let server = e.server;
+            let lock = nlm_lock_ref(&l.fh, &l.owner, l.exclusive, l.range, e.at, l.reclaim, l.vers);
+            let reclaim = l.reclaim;
+            let outcome = |s: &str| (0usize, "NLM", s.to_string());
+            match l.kind {
+                LockEventKind::Granted(_) => {
+                    if reclaim {
+                        self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: "NLM reclaim granted".into() }, false);
+                        self.reclaimed(server, &lock);
+                        self.count_reclaim(server, e.at.ts, outcome("GRANTED"));
+                    }
+                    let c = Candidate { server, lock, kind: GrantKind::NlmLock, reclaim, minor: None, reclaim_complete: None, session_seen: false };
+                    self.candidate(c);
+                }
+                LockEventKind::Refused(NlmStat::DeniedGracePeriod) => {
+                    if reclaim {
+                        // The client reclaims, so it believes the server restarted.
+                        self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: "NLM reclaim refused DENIED_GRACE_PERIOD".into() }, false);
+                    }
+                    let kind = if reclaim { EvidenceKind::NoGrace } else { EvidenceKind::GraceRefusal };
+                    let note = if reclaim { "NLM reclaim refused DENIED_GRACE_PERIOD" } else { "NLM LOCK refused DENIED_GRACE_PERIOD" };
+                    self.evidence(server, Evidence { kind, at: e.at, client: Some(l.owner.client), note: note.into() }, false);
+                    if reclaim {
+                        self.count_reclaim(server, e.at.ts, outcome("DENIED_GRACE_PERIOD"));
+                    }
+                }
+                LockEventKind::Refused(s) if reclaim => {
+                    self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: format!("NLM reclaim refused {}", s.name()) }, false);
+                    self.count_reclaim(server, e.at.ts, outcome(s.name()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn count_reclaim(&mut self, server: IpAddr, t: Ts, (_, family, outcome): (usize, &'static str, String)) {
+        let sa = self.server(server);
+        let e = sa.epoch_at(t).map_or(0, |e| e.index);
+        *sa.reclaims.entry((e, family, outcome)).or_insert(0) += 1;
+    }
+
+    /// Evidence read straight off a message: grace refusals of TEST/CANCEL, statd's
+    /// reboot notifications, and which lock manager statd works for.
+    fn message_evidence(&mut self, m: &Message<'_>) {
+        match &m.kind {
+            Kind::Call { body: CallBody::Nlm(c), .. } => {
+                if let proto::nlm::Call::Lock(_) | proto::nlm::Call::NmLock(_) | proto::nlm::Call::LockMsg(_) = c {
+                    self.last_lock.insert(m.src.ip, (m.dst.ip, m.at.ts));
+                }
+                // *_RES calls carry the server's answer to TEST_MSG / CANCEL_MSG.
+                if let (Some(NlmStat::DeniedGracePeriod), Some(1 | 3)) = (c.stat(), c.sync_proc()) {
+                    let ev = Evidence { kind: EvidenceKind::GraceRefusal, at: m.at, client: Some(m.dst.ip), note: "NLM TEST/CANCEL refused DENIED_GRACE_PERIOD".into() };
+                    self.evidence(m.src.ip, ev, false);
+                }
+            }
+            Kind::Reply { id: Some(id), body: ReplyBody::Nlm(r), .. } if id.prog == proto::NLM && matches!(id.proc_, 1 | 3) => {
+                if r.stat() == Some(NlmStat::DeniedGracePeriod) {
+                    let ev = Evidence { kind: EvidenceKind::GraceRefusal, at: m.at, client: Some(m.dst.ip), note: "NLM TEST/CANCEL refused DENIED_GRACE_PERIOD".into() };
+                    self.evidence(m.src.ip, ev, false);
+                }
+            }
+            Kind::Call { body: CallBody::Nsm(nsm::Call::SmMon(mon)), .. } => {
+                // The lock manager asks its statd to watch a client that just locked:
+                // the name it gives itself belongs to the server the client locked at.
+                let client = mon.mon_id.mon_name.as_str_lossy();
+                if let Ok(ip) = client.parse::<IpAddr>() {
+                    if let Some(&(server, t)) = self.last_lock.get(&ip) {
+                        if m.at.ts - t < 5 * NS {
+                            let me = mon.mon_id.my_id.my_name.as_str_lossy().into_owned();
+                            let set = self.statd_names.entry(me).or_default();
+                            if set.len() < 64 {
+                                set.insert(server);
+                            }
+                        }
+                    }
+                }
+            }
+            Kind::Call { body: CallBody::Nsm(nsm::Call::SmNotify { mon_name, state }), retransmit: false, .. } => {
+                let name = mon_name.as_str_lossy().into_owned();
+                let mut servers: BTreeSet<IpAddr> = self.statd_names.get(&name).cloned().unwrap_or_default();
+                if let Ok(ip) = name.parse::<IpAddr>() {
+                    if self.servers.contains_key(&ip) {
+                        servers.insert(ip);
+                    }
+                }
+                for s in servers {
+                    let ev = Evidence { kind: EvidenceKind::ServerNotify, at: m.at, client: Some(m.dst.ip), note: format!("SM_NOTIFY {name} state {state}") };
+                    self.evidence(s, ev, false);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// End of input: judge every candidate left, and the locks never reclaimed.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let pending: Vec<(IpAddr, Ts)> = std::mem::take(&mut self.restarts);
+        for (ip, t) in pending {
+            let at = FrameRef { file: 0, frame: 0, ts: t };
+            self.evidence(ip, Evidence { kind: EvidenceKind::Operator, at, client: None, note: "--restart".into() }, true);
+        }
+        self.journal();
+        while let Some(c) = self.candidates.pop_front() {
+            rules::judge(self, &c, true);
+        }
+        rules::at_end(self);
+        self.verdicts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.grant.at.ts.cmp(&b.grant.at.ts)).then(a.id.cmp(b.id)));
+    }
+
+    /// Whether anything at or above `level` was found.
+    pub fn failed(&self, level: Severity) -> bool {
+        self.verdicts.iter().any(|v| v.severity >= level)
+    }
+
+    /// Notes on what the capture cannot support, per server IP.
+    pub fn health(&self) -> BTreeMap<IpAddr, Vec<String>> {
+        let mut out = BTreeMap::new();
+        for (ip, sa) in &self.servers {
+            let mut notes = Vec::new();
+            if let Some(e) = sa.epochs.first() {
+                if e.restarted && e.failover_from.is_none() {
+                    notes.push(format!(
+                        "the capture begins during this server's grace period (first evidence at frame {}): locks held before the restart were not seen, so reclaims cannot be checked against them (GW004) and their loss cannot be seen (GW006)",
+                        e.start_hi.frame
+                    ));
+                }
+            }
+            if sa.gaps > 0 {
+                notes.push(format!("{} gaps ({} bytes) in this server's TCP streams: messages in them were not seen", sa.gaps, sa.gap_bytes));
+            }
+            if sa.old_dropped > 0 {
+                notes.push(format!("{} pre-restart locks not kept (table full)", sa.old_dropped));
+            }
+            let unconfirmed = self.tracker.unconfirmed().iter().filter(|p| p.lock_server == *ip).count();
+            if unconfirmed > 0 {
+                notes.push(format!("{unconfirmed} NLM/NSM calls without a captured reply: their outcome is unknown"));
+            }
+            if !notes.is_empty() {
+                out.insert(*ip, notes);
+            }
+        }
+        out
+    }
+}
+
+fn ev_at(sa: &ServerAudit) -> FrameRef {
+    sa.epochs.last().map_or(FrameRef::default(), |e| e.start_hi)
+}
+
+/// An NLM lock as the audit compares locks.
+pub(crate) fn nlm_lock_ref(fh: &[u8], o: &NlmOwner, exclusive: bool, range: crate::state::ranges::Range, granted: FrameRef, reclaim: bool, vers: u32) -> LockRef {
+    LockRef {
+        protocol: format!("NLM{vers}"),
+        client: o.client,
+        client_name: o.caller_name.clone(),
+        owner: format!("oh {} svid {}", hex(&o.oh), o.svid),
+        fh: fh.to_vec(),
+        range,
+        exclusive,
+        granted,
+        reclaim,
+    }
+}
+
+impl Sink for Auditor {
+    fn message(&mut self, m: &Message<'_>) {
+        self.tracker.message(m);
+        if self.tracker.until().is_some_and(|u| m.at.ts > u) {
+            return;
+        }
+        self.see(m.at.ts);
+        let server = m.server().ip;
+        // rpcbind and statd run beside the NFS server and do not restart with it.
+        let nfs_server = m.proc_id().is_some_and(|id| id.prog != proto::PORTMAP && id.prog != proto::NSM);
+        let sa = self.server(server);
+        if !nfs_server {
+            self.message_evidence(m);
+            self.journal();
+            return;
+        }
+        if sa.first_seen.is_none() {
+            sa.first_seen = Some(m.at);
+        }
+        match &m.kind {
+            Kind::Reply { .. } => sa.last_reply = Some(m.at),
+            Kind::Call { header, body, .. } => {
+                sa.contact(m.src.ip.to_string(), m.at.ts);
+                if let CallBody::Nlm(c) = body {
+                    if let Some(l) = c.lock() {
+                        sa.contact(l.caller_name.as_str_lossy().into_owned(), m.at.ts);
+                    }
+                }
+                let _ = header;
+            }
+        }
+        self.message_evidence(m);
+        self.journal();
+        // Judge grants whose grace window is settled: no later evidence can change it.
+        let settled = m.at.ts - self.cfg.grace - 2 * epoch::GRACE_TICK_NS;
+        while self.candidates.front().is_some_and(|c| c.lock.granted.ts < settled) {
+            let c = self.candidates.pop_front().expect("front");
+            rules::judge(self, &c, false);
+        }
+    }
+
+    fn net_event(&mut self, e: &NetEvent) {
+        self.tracker.net_event(e);
+        match *e {
+            NetEvent::Gap { flow, bytes, .. } => {
+                for ip in [flow.src.ip, flow.dst.ip] {
+                    if let Some(sa) = self.servers.get_mut(&ip) {
+                        sa.gaps += 1;
+                        sa.gap_bytes += bytes;
+                    }
+                }
+            }
+            // A server that closes or resets connections may have died; that bounds when
+            // a restart found later happened.
+            NetEvent::Close { flow, at } | NetEvent::Reset { flow, at } => {
+                let from_server = self.servers.contains_key(&flow.src.ip) && flow.src.port != 111 && flow.src.port < flow.dst.port;
+                if !from_server {
+                    // The client closed first: the server's FIN that follows is an answer.
+                    if self.client_closed.len() >= MAX_CONTACTS {
+                        self.client_closed.clear();
+                    }
+                    self.client_closed.insert((flow.src, flow.dst));
+                    return;
+                }
+                if matches!(e, NetEvent::Close { .. }) && self.client_closed.remove(&(flow.dst, flow.src)) {
+                    return;
+                }
+                if let Some(sa) = self.servers.get_mut(&flow.src.ip) {
+                    sa.last_close = Some(at);
+                }
+            }
+            NetEvent::Open { .. } => {}
+        }
+    }
+}
+

@@ -1,0 +1,213 @@
+//! The rules behind each verdict id (grace-rules.md, "Verdicts gracewatch should give").
+
+use super::epoch::{Epoch, Tri};
+use super::verdict::{severity_of, Certainty, Mark, RangeJson, Verdict};
+use super::{Auditor, Candidate, GrantKind, LockRef};
+use crate::net::Ts;
+use crate::xdr::hex;
+use std::net::IpAddr;
+
+fn certainty(t: Tri) -> Option<Certainty> {
+    match t {
+        Tri::Certain => Some(Certainty::Certain),
+        Tri::Possible => Some(Certainty::Possible),
+        Tri::No => None,
+    }
+}
+
+fn verdict(a: &Auditor, id: &'static str, c: Certainty, server: IpAddr, l: &LockRef, epoch: usize, summary: String, grant: &str, evidence: Vec<Mark>) -> Verdict {
+    Verdict {
+        id,
+        severity: severity_of(id),
+        certainty: c,
+        server,
+        protocol: l.protocol.clone(),
+        client: l.client,
+        client_name: l.client_name.clone(),
+        owner: l.owner.clone(),
+        fh: hex(&l.fh),
+        path: a.tracker.path(&l.fh),
+        range: Some(RangeJson::from(l.range)),
+        exclusive: Some(l.exclusive),
+        summary,
+        grant: Mark { label: grant.to_string(), at: l.granted },
+        evidence,
+        epoch,
+    }
+}
+
+/// The frames that show where an epoch's grace window lies.
+fn window_marks(e: &Epoch, grace: Ts, for_in: bool) -> Vec<Mark> {
+    let mut v = Vec::new();
+    if let Some(lo) = e.start_lo {
+        v.push(Mark { label: "last sign of the previous server instance".into(), at: lo });
+    }
+    if let Some(first) = e.evidence.first() {
+        v.push(Mark { label: format!("restart evidence: {}", first.note), at: first.at });
+    }
+    if for_in {
+        if let Some(f) = e.in_grace_until {
+            v.push(Mark { label: "server still refusing with a grace error".into(), at: f });
+        } else {
+            let until = e.earliest_start() + grace;
+            v.push(Mark {
+                label: format!("grace assumed to last {} s, until {:.6}", grace / 1_000_000_000, until as f64 / 1e9),
+                at: crate::net::FrameRef { file: 0, frame: 0, ts: until },
+            });
+        }
+    } else if let Some(f) = e.grace_over_from {
+        v.push(Mark { label: "server answered that grace was over".into(), at: f });
+    } else {
+        let end = e.assumed_end_latest(grace);
+        v.push(Mark {
+            label: format!("grace assumed to end by {:.6} ({} s plus a 5 s tick)", end as f64 / 1e9, grace / 1_000_000_000),
+            at: crate::net::FrameRef { file: 0, frame: 0, ts: end },
+        });
+    }
+    v
+}
+
+fn kind_name(k: GrantKind) -> &'static str {
+    match k {
+        GrantKind::NlmLock => "LOCK",
+        GrantKind::NlmShare => "SHARE",
+        GrantKind::V4Open => "OPEN",
+        GrantKind::V4Lock => "LOCK",
+    }
+}
+
+/// Judge one grant. `last`: no more evidence will come (the end of the input).
+pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
+    let grace = a.cfg.grace;
+    let t = c.lock.granted.ts;
+    let Some(sa) = a.servers.get(&c.server) else { return };
+    let epoch = sa.epoch_at(t).cloned();
+    let mut out = Vec::new();
+    let what = format!("{} {}", c.lock.protocol, kind_name(c.kind));
+    if c.reclaim {
+        // GW003: a reclaim outside grace.
+        match &epoch {
+            Some(e) if e.restarted => {
+                let over = match c.reclaim_complete {
+                    Some(rc) if rc.ts < t => Some((Certainty::Certain, vec![Mark { label: "the client's RECLAIM_COMPLETE".into(), at: rc }])),
+                    _ => certainty(e.grace_over(t, grace)).map(|cy| (cy, window_marks(e, grace, false))),
+                };
+                if let Some((cy, marks)) = over {
+                    let s = format!("{what} reclaim granted after grace was over");
+                    out.push(verdict(a, "GW003", cy, c.server, &c.lock, e.index, s, "reclaim granted", marks));
+                }
+            }
+            _ => {
+                // A reclaim with no sign that this server restarted.
+                let s = format!("{what} reclaim granted with no sign of a restart of this server IP");
+                out.push(verdict(a, "GW003", Certainty::Possible, c.server, &c.lock, epoch.as_ref().map_or(0, |e| e.index), s, "reclaim granted", Vec::new()));
+            }
+        }
+        // GW004: a reclaim of state the client did not hold before the restart.
+        if let Some(e) = epoch.as_ref().filter(|e| e.restarted && (e.index > 0 || e.failover_from.is_some())) {
+            let held = sa.old.iter().any(|o| o.epoch == e.index && o.lock.same_owner(&c.lock) && o.lock.fh == c.lock.fh && o.lock.range.contains(&c.lock.range));
+            if !held {
+                // Certain only if the capture saw this client from before the restart.
+                let seen_before = sa.first_contact(&c.lock).is_some_and(|f| f < e.earliest_start());
+                let complete = a.tracker.journal().dropped == 0;
+                let cy = if seen_before && complete && !c.lock.protocol.starts_with("NLM") { Certainty::Certain } else { Certainty::Possible };
+                let s = format!("{what} reclaim granted, but the client held no such lock before the restart");
+                let mut marks = Vec::new();
+                if let Some(lo) = e.start_lo {
+                    marks.push(Mark { label: "the previous instance, whose locks were seen up to here".into(), at: lo });
+                }
+                out.push(verdict(a, "GW004", cy, c.server, &c.lock, e.index, s, "reclaim granted", marks));
+            }
+        }
+    } else if let Some(e) = epoch.as_ref().filter(|e| e.restarted) {
+        let in_grace = e.in_grace(t, grace);
+        // GW001 / GW002: a new grant during grace.
+        if let Some(cy) = certainty(in_grace) {
+            let (id, s) = match c.kind {
+                GrantKind::NlmLock | GrantKind::NlmShare => ("GW001", format!("non-reclaim {what} granted while the server was in grace")),
+                _ => ("GW002", format!("non-reclaim {what} granted while the server was in grace")),
+            };
+            out.push(verdict(a, id, cy, c.server, &c.lock, e.index, s, "granted", window_marks(e, grace, true)));
+        } else if c.minor.is_some_and(|m| m >= 1) && c.reclaim_complete.is_none_or(|rc| rc.ts > t) {
+            // NFSv4.1: before the client's RECLAIM_COMPLETE the server must refuse.
+            let cy = if c.session_seen { Certainty::Certain } else { Certainty::Possible };
+            let s = format!("non-reclaim {what} granted before the client's RECLAIM_COMPLETE");
+            out.push(verdict(a, "GW002", cy, c.server, &c.lock, e.index, s, "granted", Vec::new()));
+        }
+        // GW005: the grant collides with a pre-restart lock another client could still reclaim.
+        if let Some(cy) = certainty(in_grace) {
+            for o in sa.old.iter().filter(|o| o.epoch == e.index && o.reclaimed.is_none_or(|r| r.ts > t)) {
+                if c.lock.conflicts(&o.lock) {
+                    let s = format!(
+                        "{what} granted to {} over {}'s pre-restart {} lock {} still reclaimable (grant at frame {}, old lock granted at frame {})",
+                        c.lock.client_name,
+                        o.lock.client_name,
+                        o.lock.protocol,
+                        RangeJson::from(o.lock.range).text(),
+                        c.lock.granted.frame,
+                        o.lock.granted.frame
+                    );
+                    let mut marks = vec![Mark { label: format!("pre-restart lock of {} granted on {}", o.lock.client_name, o.source), at: o.lock.granted }];
+                    marks.extend(window_marks(e, grace, true));
+                    out.push(verdict(a, "GW005", cy, c.server, &c.lock, e.index, s, "conflicting grant", marks));
+                }
+            }
+        }
+    }
+    // GW007: a cluster member grants new locks while another member is in grace.
+    if !c.reclaim && epoch.as_ref().is_none_or(|e| e.in_grace(t, grace) == Tri::No) {
+        for peer in a.cfg.clusters.iter().filter(|cl| cl.contains(&c.server)).flatten().filter(|p| **p != c.server) {
+            let Some(pe) = a.servers.get(peer).and_then(|ps| ps.epoch_at(t)) else { continue };
+            if let Some(cy) = certainty(pe.in_grace(t, grace)) {
+                let s = format!("{what} granted on {} while cluster member {peer} was in grace", c.server);
+                let mut marks = window_marks(pe, grace, true);
+                for m in &mut marks {
+                    m.label = format!("{peer}: {}", m.label);
+                }
+                out.push(verdict(a, "GW007", cy, c.server, &c.lock, epoch.as_ref().map_or(0, |e| e.index), s, "granted", marks));
+            }
+        }
+    }
+    a.verdicts.extend(out);
+}
+
+/// At the end: locks never reclaimed (GW006) and grace shorter than the lease (GW009).
+pub(super) fn at_end(a: &mut Auditor) {
+    let grace = a.cfg.grace;
+    let mut out = Vec::new();
+    for (ip, sa) in &a.servers {
+        for e in sa.epochs.iter().filter(|e| e.restarted) {
+            let (end, proven) = e.grace_end(grace);
+            if !proven && end > a.last_ts {
+                // Grace has not ended within the capture.
+                continue;
+            }
+            let unreclaimed: Vec<_> = sa.old.iter().filter(|o| o.epoch == e.index && o.reclaimed.is_none()).collect();
+            for o in &unreclaimed {
+                if !sa.came_back(&o.lock, e.earliest_start()) {
+                    continue;
+                }
+                let cy = if proven { Certainty::Certain } else { Certainty::Possible };
+                let s = format!("{}'s pre-restart {} lock {} was never reclaimed, although the client came back", o.lock.client_name, o.lock.protocol, RangeJson::from(o.lock.range).text());
+                let v = verdict(a, "GW006", cy, *ip, &o.lock, e.index, s, "lock granted before the restart", window_marks(e, grace, false));
+                out.push(v);
+            }
+            if let Some(over) = e.grace_over_from {
+                let length = over.ts - e.earliest_start();
+                if length < a.cfg.lease && !unreclaimed.is_empty() {
+                    let o = unreclaimed[0];
+                    let s = format!(
+                        "grace lasted at most {:.1} s, shorter than the {} s lease, while {} pre-restart locks were still unreclaimed",
+                        length as f64 / 1e9,
+                        a.cfg.lease / 1_000_000_000,
+                        unreclaimed.len()
+                    );
+                    let mut v = verdict(a, "GW009", Certainty::Certain, *ip, &o.lock, e.index, s, "an unreclaimed pre-restart lock", window_marks(e, grace, false));
+                    v.exclusive = None;
+                    out.push(v);
+                }
+            }
+        }
+    }
+    a.verdicts.extend(out);
+}
