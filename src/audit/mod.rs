@@ -12,6 +12,8 @@
 
 pub mod epoch;
 mod rules;
+#[cfg(test)]
+mod tests;
 pub mod verdict;
 
 use crate::net::{Endpoint, FrameRef, Ts};
@@ -549,7 +551,7 @@ impl Sink for Auditor {
             sa.first_seen = Some(m.at);
         }
         match &m.kind {
-            Kind::Reply { .. } => sa.last_reply = Some(m.at),
+            Kind::Reply { .. } => {}
             Kind::Call { header, body, .. } => {
                 sa.contact(m.src.ip.to_string(), m.at.ts);
                 if let CallBody::Nlm(c) = body {
@@ -562,6 +564,10 @@ impl Sink for Auditor {
         }
         self.message_evidence(m);
         self.journal();
+        // A reply is a sign of life of the instance it belongs to (once its evidence is in).
+        if !m.is_call() {
+            self.server(server).last_reply = Some(m.at);
+        }
         // Judge grants whose grace window is settled: no later evidence can change it.
         let settled = m.at.ts - self.cfg.grace - 2 * epoch::GRACE_TICK_NS;
         while self.candidates.front().is_some_and(|c| c.lock.granted.ts < settled) {

@@ -157,7 +157,8 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
     // GW007: a cluster member grants new locks while another member is in grace.
     if !c.reclaim && epoch.as_ref().is_none_or(|e| e.in_grace(t, grace) == Tri::No) {
         for peer in a.cfg.clusters.iter().filter(|cl| cl.contains(&c.server)).flatten().filter(|p| **p != c.server) {
-            let Some(pe) = a.servers.get(peer).and_then(|ps| ps.epoch_at(t)) else { continue };
+            // Only once the peer surely restarted (its first evidence), not while unsure.
+            let Some(pe) = a.servers.get(peer).and_then(|ps| ps.epoch_at(t)).filter(|pe| pe.start_hi.ts <= t) else { continue };
             if let Some(cy) = certainty(pe.in_grace(t, grace)) {
                 let s = format!("{what} granted on {} while cluster member {peer} was in grace", c.server);
                 let mut marks = window_marks(pe, grace, true);

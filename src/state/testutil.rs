@@ -112,19 +112,26 @@ pub(crate) const DENIED: u32 = 1;
 pub(crate) const BLOCKED: u32 = 3;
 pub(crate) const DENIED_GRACE: u32 = 4;
 
-pub(crate) struct H {
-    pub(crate) t: Tracker,
+/// Drives a sink (the tracker, or anything built on it) with decoded messages.
+pub(crate) struct H<S: Sink = Tracker> {
+    pub(crate) t: S,
     pub(crate) frame: u64,
     pub(crate) xid: u32,
 }
 
-impl H {
+impl H<Tracker> {
     pub(crate) fn new() -> H {
         H::with(TrackerConfig::default())
     }
 
     pub(crate) fn with(cfg: TrackerConfig) -> H {
         H { t: Tracker::new(cfg), frame: 0, xid: 0 }
+    }
+}
+
+impl<S: Sink> H<S> {
+    pub(crate) fn over(t: S) -> H<S> {
+        H { t, frame: 0, xid: 0 }
     }
 
     pub(crate) fn next(&mut self) -> FrameRef {
@@ -185,7 +192,9 @@ impl H {
     pub(crate) fn nlm_call_only(&mut self, proc_: u32, from: Endpoint, to: Endpoint, args: &[u8]) -> FrameRef {
         self.call(NLM, 4, proc_, from, to, args).1
     }
+}
 
+impl H<Tracker> {
     /// (caller_name, client, svid, range, exclusive) of every lock on `srv`.
     pub(crate) fn locks(&self, srv: u8) -> Vec<(String, IpAddr, i32, Range, bool)> {
         match self.t.server(srv_ip(srv)) {
