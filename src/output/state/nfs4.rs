@@ -632,3 +632,69 @@ pub fn conflicts_text(s: &mut String, rows: &[ConflictRow], capped: bool, fc: &d
     }
     let _ = writeln!(s, "{t}");
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::client::nfs4::{Op, OpenClaim};
+    use crate::output::state::{report as full_report, text as full_text};
+    use crate::state::nfs4::testutil::*;
+    use crate::state::testutil::{lk, lock_args, res, srv_ip, A, FH, SRV};
+
+    const CA: u64 = 0x0000_0011_0000_0001;
+
+    #[test]
+    fn nfs4_rows_evidence_and_conflicts() {
+        let mut n = N::new();
+        n.h.nlm(2, A, SRV, &lock_args(1, false, true, lk(A, 0, 100), false), &res(1, 0));
+        n.setclientid(3, "v4-client", CA);
+        n.open(3, 0, [0; 16], CA, b"oo", OpenClaim::Previous(0), FH, sid(1, 0xa, 3));
+        n.on_file(3, 0, [0; 16], FH, lock_new(2, false, 50, 100, sid(1, 0xa, 3), CA, b"lo"), |r| r.stateid(12, sid(1, 0xb, 3)));
+        n.rpc(3, 0, vec![Op::Renew(CA)], Res::new().st(30, 10022));
+        let r = full_report(&n.h.t, &["x.pcap".into()], Some(srv_ip(SRV)));
+        let v = serde_json::to_value(&r).expect("json");
+        let s = &v["servers"][0];
+        let l = &s["nfs4"]["locks"][0];
+        assert_eq!(l["clientid"], "0000001100000001");
+        assert_eq!(l["client_owner"], "v4-client");
+        assert_eq!(l["client_addr"], "10.0.0.3");
+        assert_eq!(l["lock_owner"], "6c6f");
+        assert_eq!(l["stateid"], sid(1, 0xb, 3).hex());
+        assert_eq!(l["open_stateid"], sid(1, 0xa, 3).hex());
+        assert_eq!((l["offset"].as_u64(), l["end"].as_u64(), l["locktype"].as_str()), (Some(50), Some(150), Some("WRITE_LT")));
+        assert_eq!((l["epoch"].as_str(), l["stale_since"]["frame"].as_u64()), (Some("old"), Some(n.h.frame)));
+        let c = &s["nfs4"]["clients"][0];
+        assert_eq!((c["owner"].as_str(), c["epoch"].as_str(), c["principal"]["machine"].as_str()), (Some("v4-client"), Some("old"), Some("host3")));
+        assert_eq!(s["nfs4"]["opens"][0]["claim"], "CLAIM_PREVIOUS");
+        let e = &s["nfs4"]["evidence"];
+        assert_eq!((e[0]["kind"].as_str(), e[0]["status_name"].as_str()), (Some("reclaim_granted"), Some("NFS4_OK")));
+        assert_eq!((e[1]["kind"].as_str(), e[1]["marked_old"].as_u64()), (Some("stale_clientid"), Some(1)));
+        let k = &s["conflicts"][0];
+        assert_eq!((k["a"]["protocol"].as_str(), k["b"]["protocol"].as_str()), (Some("nlm"), Some("nfs4")));
+        assert_eq!((k["b"]["epoch"].as_str(), k["overlap_offset"].as_u64(), k["overlap_end"].as_u64()), (Some("old"), Some(50), Some(100)));
+        let t = full_text(&r);
+        for want in ["NFSv4 clients: 1 (1 old epoch)", "NFSv4 locks held: 1", "v4-client", "[50, 150)", "WRITE_LT (excl)", "old since #", "stale_clientid", "moved 1 clients", "Conflicting locks", "nfs4 [50, 150) excl old epoch", "NFSv4 results seen"] {
+            assert!(t.contains(want), "{want:?} missing in\n{t}");
+        }
+    }
+
+    #[test]
+    fn conflicts_need_overlap_an_exclusive_lock_and_two_owners() {
+        let mut n = N::new();
+        n.setclientid(3, "v4", CA);
+        let lock = |n: &mut N, t: u32, off: u64, len: u64, owner: &[u8], s: u8| {
+            n.on_file(3, 0, [0; 16], F1, lock_new(t, false, off, len, sid(1, 0xa, 3), CA, owner), |r| r.stateid(12, sid(1, 0xb, s)));
+        };
+        lock(&mut n, 1, 0, 10, b"o1", 1);
+        lock(&mut n, 1, 5, 10, b"o2", 2);
+        lock(&mut n, 2, 10, 10, b"o3", 3);
+        lock(&mut n, 2, 30, u64::MAX, b"o1", 1);
+        lock(&mut n, 2, 100, 1, b"o4", 4);
+        let s = n.h.t.server(srv_ip(SRV)).expect("server");
+        let (rows, capped) = super::conflicts(&n.h.t, s);
+        let pairs: Vec<(u64, u64)> = rows.iter().map(|c| (c.a.offset, c.b.offset)).collect();
+        // o2 [5,15) shared vs o3 [10,20) write; o1 [30,EOF) vs o4 [100,101).
+        assert_eq!(pairs, vec![(5, 10), (30, 100)]);
+        assert!(!capped);
+        assert_eq!((rows[1].overlap_offset, rows[1].overlap_end), (100, Some(101)));
+    }
+}
