@@ -14,6 +14,7 @@ use crate::net::FrameRef;
 use crate::state::journal::{Nfs4Drop, Nfs4EventKind, Nfs4LockEvent, What};
 use crate::state::ranges::Range;
 use crate::state::Tracker;
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 fn before_or_at(a: FrameRef, b: FrameRef) -> bool {
@@ -40,9 +41,10 @@ impl Apply<'_> {
         if ids.is_empty() {
             return 0;
         }
+        let ids: HashSet<u64> = ids.iter().copied().collect();
         let at = self.at;
         let mut n = 0;
-        for id in ids {
+        for id in &ids {
             if let Some(c) = self.st.clients.get_mut(id).filter(|c| !c.is_stale()) {
                 c.stale_since = Some(at);
                 n += 1;
@@ -52,9 +54,12 @@ impl Apply<'_> {
             s.stale_since = Some(at);
         }
         let mut events = Vec::new();
-        for o in self.st.opens.values_mut().filter(|o| ids.contains(&o.clientid) && o.stale_since.is_none()) {
+        for (k, o) in self.st.opens.iter_mut().filter(|(_, o)| ids.contains(&o.clientid) && o.stale_since.is_none()) {
             o.stale_since = Some(at);
             events.push(What::Nfs4Open(open_event(Nfs4EventKind::Stale, o)));
+            if let Some(fh) = &o.fh {
+                self.st.stale_opens_by_fh.entry(fh.clone()).or_default().push(*k);
+            }
         }
         for d in self.st.delegations.values_mut().filter(|d| ids.contains(&d.clientid) && d.stale_since.is_none()) {
             d.stale_since = Some(at);
@@ -219,10 +224,14 @@ impl Apply<'_> {
     pub(super) fn reclaim_open(&mut self, cid: u64, open_owner: &[u8], fh: Option<&[u8]>) -> bool {
         let Some(fh) = fh else { return false };
         let old = self.old_ids_of_owner(cid);
+        let opens = &self.st.opens;
         let cands: Vec<([u8; 12], bool)> = self
             .st
-            .opens
+            .stale_opens_by_fh
+            .get(fh)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
+            .filter_map(|k| opens.get(k).map(|o| (k, o)))
             .filter(|(_, o)| o.stale_since.is_some() && old.contains(&o.clientid) && o.fh.as_deref() == Some(fh))
             .map(|(k, o)| (*k, o.open_owner == open_owner))
             .collect();
@@ -234,6 +243,13 @@ impl Apply<'_> {
         for k in &take {
             if let Some(o) = self.st.opens.remove(k) {
                 self.push(What::Nfs4Open(open_event(Nfs4EventKind::Reclaimed, &o)));
+            }
+        }
+        if let Some(v) = self.st.stale_opens_by_fh.get_mut(fh) {
+            let opens = &self.st.opens;
+            v.retain(|k| opens.contains_key(k));
+            if v.is_empty() {
+                self.st.stale_opens_by_fh.remove(fh);
             }
         }
         !take.is_empty()

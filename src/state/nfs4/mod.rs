@@ -377,6 +377,8 @@ pub struct Nfs4State {
     pub answers: BTreeMap<(&'static str, &'static str), u64>,
     pub counters: Nfs4TableCounters,
     limits: Nfs4Limits,
+    /// Old-epoch opens by file handle, for reclaims (entries may outlive their open).
+    stale_opens_by_fh: BTreeMap<Vec<u8>, Vec<[u8; 12]>>,
 }
 
 impl Default for Nfs4State {
@@ -428,6 +430,7 @@ impl Nfs4State {
             answers: BTreeMap::new(),
             counters: Nfs4TableCounters::default(),
             limits,
+            stale_opens_by_fh: BTreeMap::new(),
         }
     }
 
@@ -502,6 +505,7 @@ impl Nfs4State {
         let (old, keep): (BTreeMap<_, Nfs4Open>, _) = std::mem::take(&mut self.opens).into_iter().partition(|(_, o)| o.stale_since.is_some());
         self.opens = keep;
         d.opens = old.into_values().collect();
+        self.stale_opens_by_fh.clear();
         let (old, keep): (BTreeMap<_, Nfs4Deleg>, _) = std::mem::take(&mut self.delegations).into_iter().partition(|(_, o)| o.stale_since.is_some());
         self.delegations = keep;
         d.delegations = old.into_values().collect();
@@ -583,15 +587,23 @@ impl Tracker {
         self.servers.get(&server).map_or(&[], |s| s.nfs4.evidence.as_slice())
     }
 
-    /// The handles of the file `fh` on `server`: `fh` itself, and the handles of either
-    /// protocol's lock tables with the same complete path (NLM uses NFSv3 handles,
-    /// which may differ from the NFSv4 ones of the same file).
+    /// The handles of the file `fh` on `server`: `fh` itself, and the handles in the
+    /// lock tables with the same complete path (NLM uses NFSv3 handles, which may
+    /// differ from the NFSv4 ones of the same file). Looking for other handles costs
+    /// a pass over the locks, done only when both protocols hold locks there.
     pub fn same_file(&self, server: IpAddr, fh: &[u8]) -> Vec<Vec<u8>> {
         let mut out = vec![fh.to_vec()];
-        let (Some(s), Some(p)) = (self.servers.get(&server), full_path(self, fh)) else { return out };
-        let mut others: Vec<&[u8]> = s.nlm.locks.iter().map(|(f, _)| f).chain(s.nfs4.locks.iter().map(|(f, _)| f)).collect();
-        others.dedup();
-        for f in others {
+        let Some(s) = self.servers.get(&server) else { return out };
+        if s.nlm.locks.is_empty() || s.nfs4.locks.is_empty() {
+            return out;
+        }
+        let Some(p) = full_path(self, fh) else { return out };
+        let mut last: Option<&[u8]> = None;
+        for f in s.nlm.locks.iter().map(|(f, _)| f).chain(s.nfs4.locks.iter().map(|(f, _)| f)) {
+            if last == Some(f) {
+                continue;
+            }
+            last = Some(f);
             if f != fh && !out.iter().any(|o| o == f) && full_path(self, f).as_deref() == Some(p.as_str()) {
                 out.push(f.to_vec());
             }

@@ -268,9 +268,8 @@ fn state_used_by_an_unseen_client_id_creates_an_inferred_client() {
 
 #[test]
 fn caps_refuse_and_count() {
-    let mut cfg = TrackerConfig::default();
-    cfg.nfs4 = Nfs4Limits { clients: 1, sessions: 1, stateids: 2, locks: 1, evidence: 1, pending: 1 };
-    let mut n = N::with(cfg);
+    let nfs4 = Nfs4Limits { clients: 1, sessions: 1, stateids: 2, locks: 1, evidence: 1, pending: 1 };
+    let mut n = N::with(TrackerConfig { nfs4, ..TrackerConfig::default() });
     v40_lock(&mut n, 1, "one", CA);
     n.setclientid(2, "two", CB);
     assert_eq!(n.st().clients.len(), 1);

@@ -284,6 +284,7 @@ impl N {
 
     /// PUTFH `fh` + OPEN CLAIM_PREVIOUS / CLAIM_FH, or PUTFH `DIR` + OPEN CLAIM_NULL `name`
     /// + GETFH (→ `fh`), in `minor` (4.1 prefixes SEQUENCE of `session`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open(&mut self, c: u8, minor: u32, session: [u8; 16], clientid: u64, owner: &[u8], claim: OpenClaim, fh: &[u8], s: StateId) -> (FrameRef, FrameRef) {
         let by_name = matches!(claim, OpenClaim::Null(_));
         let mut ops = Vec::new();
