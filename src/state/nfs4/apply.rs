@@ -1,10 +1,8 @@
 //! COMPOUND calls and replies → NFSv4 state changes.
 
 use super::req::{COp, LockerReq, LockReq, Nfs4Call, OpenReq};
-use super::{
-    EvidenceKind, Nfs4Client, Nfs4Deleg, Nfs4Evidence, Nfs4LockInfo, Nfs4LockOwner, Nfs4LockState, Nfs4Open, Nfs4Session, Nfs4State, Principal,
-    Sid,
-};
+use super::failed::Detail;
+use super::{EvidenceKind, Nfs4Deleg, Nfs4LockInfo, Nfs4LockOwner, Nfs4LockState, Nfs4Open, Nfs4State, Principal, Sid};
 use crate::net::FrameRef;
 use crate::proto::nfs4::open::OpenDelegation;
 use crate::proto::nfs4::res::{FhRes, StateidRes};
@@ -81,13 +79,13 @@ pub(super) struct Apply<'a> {
     pub(super) call: FrameRef,
     pub(super) at: FrameRef,
     pub(super) minor: u32,
-    principal: Option<Principal>,
+    pub(super) principal: Option<Principal>,
     /// The client of the COMPOUND's session (SEQUENCE).
     pub(super) session_client: Option<u64>,
     pub(super) cur: Cur,
     saved: Cur,
     /// Clients whose lease the COMPOUND renewed.
-    renewed: Vec<u64>,
+    pub(super) renewed: Vec<u64>,
     pub(super) mismatch: bool,
 }
 
@@ -356,174 +354,6 @@ impl Apply<'_> {
         }
     }
 
-    /// The client id a stateid belongs to, when the stateid is known.
-    pub(super) fn owner_of(&self, s: &Sid) -> Option<u64> {
-        self.st
-            .opens
-            .get(&s.other)
-            .map(|o| o.clientid)
-            .or_else(|| self.st.lock_stateids.get(&s.other).map(|l| l.owner.clientid))
-            .or_else(|| self.st.delegations.get(&s.other).map(|d| d.clientid))
-    }
-
-    /// A successful operation of client `cid` renews its lease.
-    pub(super) fn renew(&mut self, cid: u64) {
-        if self.ensure_client(cid) {
-            self.renewed.push(cid);
-        }
-    }
-
-    /// The client record of `cid`, created from its use when the capture missed how
-    /// it was established; false when the table is full.
-    fn ensure_client(&mut self, cid: u64) -> bool {
-        if self.st.clients.contains_key(&cid) {
-            return true;
-        }
-        if self.st.clients.len() >= self.st.limits().clients {
-            self.st.counters.clients_refused += 1;
-            return false;
-        }
-        let c = Nfs4Client {
-            clientid: cid,
-            owner: Vec::new(),
-            verifier: Vec::new(),
-            addr: self.client_addr,
-            principal: self.principal.clone(),
-            minor: self.minor,
-            cb_program: None,
-            created: self.at,
-            confirmed: Some(self.at),
-            inferred: true,
-            renewals: 0,
-            last_renewal: self.at,
-            reclaim_complete: None,
-            complete_already: 0,
-            last_complete_already: None,
-            stale_since: None,
-            successor: None,
-        };
-        self.st.clients.insert(cid, c);
-        true
-    }
-
-    /// SETCLIENTID / EXCHANGE_ID handed out `cid` for `owner`.
-    fn fresh_clientid(&mut self, cid: u64, owner: &[u8], verifier: &[u8], cb: Option<u32>, confirmed: bool) {
-        let (at, addr, minor, principal) = (self.at, self.client_addr, self.minor, self.principal.clone());
-        let full = self.st.clients.len() >= self.st.limits().clients;
-        match self.st.clients.get_mut(&cid) {
-            Some(c) if !c.is_stale() => {
-                c.owner = owner.to_vec();
-                c.verifier = verifier.to_vec();
-                c.cb_program = cb.or(c.cb_program);
-                c.principal = principal.or(c.principal.take());
-                c.inferred = false;
-                if confirmed {
-                    c.confirmed.get_or_insert(at);
-                }
-                return;
-            }
-            Some(_) => self.st.counters.clientid_reused += 1,
-            None if full => {
-                self.st.counters.clients_refused += 1;
-                return;
-            }
-            None => {}
-        }
-        let c = Nfs4Client {
-            clientid: cid,
-            owner: owner.to_vec(),
-            verifier: verifier.to_vec(),
-            addr,
-            principal,
-            minor,
-            cb_program: cb,
-            created: at,
-            confirmed: confirmed.then_some(at),
-            inferred: false,
-            renewals: 0,
-            last_renewal: at,
-            reclaim_complete: None,
-            complete_already: 0,
-            last_complete_already: None,
-            stale_since: None,
-            successor: None,
-        };
-        self.st.clients.insert(cid, c);
-        self.check_epoch(cid, if cb.is_some() { "SETCLIENTID" } else { "EXCHANGE_ID" });
-    }
-
-    /// SETCLIENTID_CONFIRM / CREATE_SESSION confirmed `cid`: an earlier current client
-    /// id of the same owner is replaced (its state released); old-epoch ones learn
-    /// their successor.
-    fn confirm(&mut self, cid: u64) {
-        if !self.ensure_client(cid) {
-            return;
-        }
-        let at = self.at;
-        let owner = match self.st.clients.get_mut(&cid) {
-            Some(c) => {
-                c.confirmed.get_or_insert(at);
-                c.owner.clone()
-            }
-            None => return,
-        };
-        self.renew(cid);
-        if owner.is_empty() {
-            return;
-        }
-        let mut replaced = Vec::new();
-        for c in self.st.clients.values_mut().filter(|c| c.clientid != cid && c.owner == owner) {
-            if c.is_stale() {
-                c.successor = Some(cid);
-            } else if c.confirmed.is_some() {
-                replaced.push(c.clientid);
-            }
-        }
-        for old in replaced {
-            self.remove_client(old);
-        }
-    }
-
-    fn new_session(&mut self, sessionid: [u8; 16], clientid: u64, cb_program: u32) {
-        if !self.st.sessions.contains_key(&sessionid) && self.st.sessions.len() >= self.st.limits().sessions {
-            // Destroyed sessions make room first.
-            let gone: Vec<[u8; 16]> = self.st.sessions.iter().filter(|(_, s)| s.destroyed.is_some()).map(|(k, _)| *k).collect();
-            for k in gone {
-                self.st.sessions.remove(&k);
-            }
-            if self.st.sessions.len() >= self.st.limits().sessions {
-                self.st.counters.sessions_refused += 1;
-                return;
-            }
-        }
-        let s = Nfs4Session { sessionid, clientid, cb_program, created: self.at, destroyed: None, stale_since: None };
-        self.st.sessions.insert(sessionid, s);
-    }
-
-    /// Forget client `cid` and everything it held.
-    fn remove_client(&mut self, cid: u64) {
-        if self.st.clients.remove(&cid).is_none() {
-            return;
-        }
-        let why = Nfs4EventKind::Dropped(Nfs4Drop::ClientGone);
-        self.st.sessions.retain(|_, s| s.clientid != cid);
-        let opens: Vec<[u8; 12]> = self.st.opens.iter().filter(|(_, o)| o.clientid == cid).map(|(k, _)| *k).collect();
-        for k in opens {
-            if let Some(o) = self.st.opens.remove(&k) {
-                self.push(What::Nfs4Open(open_event(why, &o)));
-            }
-        }
-        let delegs: Vec<[u8; 12]> = self.st.delegations.iter().filter(|(_, d)| d.clientid == cid).map(|(k, _)| *k).collect();
-        for k in delegs {
-            if let Some(d) = self.st.delegations.remove(&k) {
-                self.push(What::Nfs4Deleg(deleg_event(why, &d)));
-            }
-        }
-        self.st.lock_stateids.retain(|_, l| l.owner.clientid != cid);
-        for (fh, h) in self.st.locks.remove_owners(&|o: &Nfs4LockOwner| o.clientid == cid) {
-            self.lock_gone(why, &fh, h);
-        }
-    }
 
     fn room_for_stateid(&mut self) -> bool {
         if self.st.stateid_count() >= self.st.limits().stateids {
@@ -695,159 +525,8 @@ impl Apply<'_> {
         self.push(What::Nfs4Lock(e));
     }
 
-    /// The details an operation gives to evidence about it.
-    fn detail(&self, op: &COp) -> Detail {
-        match op {
-            COp::Open(o) => Detail { reclaim: o.reclaim, fh: if o.by_name() { None } else { self.cur.fh.clone() }, claim: Some(o.claim), ..Detail::default() },
-            COp::Lock(l) => {
-                let fh = self.cur.fh.clone().or_else(|| match &l.locker {
-                    LockerReq::Existing(s) => self.st.lock_stateids.get(&s.other).map(|x| x.fh.clone()),
-                    LockerReq::New { open, .. } => self.st.opens.get(&open.other).and_then(|x| x.fh.clone()),
-                });
-                Detail { reclaim: l.reclaim, fh, range: l.range, exclusive: Some(l.exclusive()), claim: None }
-            }
-            _ => Detail::default(),
-        }
-    }
-
-    /// The client id an operation acts for.
-    fn op_clientid(&self, op: &COp) -> Option<u64> {
-        let from_op = match op {
-            COp::Renew(c) | COp::SetclientidConfirm(c) | COp::DestroyClientid(c) | COp::Lockt { clientid: c } => Some(*c),
-            COp::CreateSession { clientid, .. } | COp::ReleaseLockowner { clientid, .. } => Some(*clientid),
-            COp::Open(o) => Some(o.clientid),
-            COp::Lock(LockReq { locker: LockerReq::New { clientid, .. }, .. }) => Some(*clientid),
-            _ => self.op_stateid(op).and_then(|s| self.owner_of(&s)),
-        };
-        if self.minor >= 1 {
-            self.session_client.or(from_op)
-        } else {
-            from_op
-        }
-    }
-
-    fn op_stateid(&self, op: &COp) -> Option<Sid> {
-        match op {
-            COp::OpenConfirm(s) | COp::Close(s) | COp::FreeStateid(s) | COp::Delegreturn(s) | COp::Stateful(s) => Some(*s),
-            COp::OpenDowngrade { stateid, .. } | COp::Locku { stateid, .. } => Some(*stateid),
-            COp::Lock(LockReq { locker: LockerReq::Existing(s), .. }) => Some(*s),
-            COp::Lock(LockReq { locker: LockerReq::New { open, .. }, .. }) => Some(*open),
-            _ => None,
-        }
-    }
-
-    /// An operation failed with `status`: no state change, but evidence and refusals.
-    fn failed(&mut self, op: &COp, res: &OpRes<'_>, status: u32) {
-        let name = res.name();
-        match status {
-            NFS4ERR_STALE_CLIENTID => {
-                let cid = self.op_clientid(op);
-                self.stale_clientid(name, status, cid);
-            }
-            NFS4ERR_STALE_STATEID => {
-                let sid = self.op_stateid(op);
-                self.stale_stateid(name, status, sid);
-            }
-            NFS4ERR_BADSESSION => {
-                let sid = match op {
-                    COp::Sequence(s) | COp::DestroySession(s) | COp::BindConn(s) => Some(*s),
-                    _ => None,
-                };
-                self.bad_session(name, status, sid);
-            }
-            NFS4ERR_GRACE | NFS4ERR_NO_GRACE | NFS4ERR_RECLAIM_BAD | NFS4ERR_RECLAIM_CONFLICT => {
-                let kind = match status {
-                    NFS4ERR_GRACE => EvidenceKind::GraceRefused,
-                    NFS4ERR_NO_GRACE => EvidenceKind::NoGrace,
-                    NFS4ERR_RECLAIM_BAD => EvidenceKind::ReclaimBad,
-                    _ => EvidenceKind::ReclaimConflict,
-                };
-                let cid = self.op_clientid(op).or(self.session_client);
-                let known = cid.is_some_and(|c| self.st.clients.contains_key(&c));
-                let d = self.detail(op);
-                self.evidence(kind, name, status, cid, known, d);
-            }
-            NFS4ERR_COMPLETE_ALREADY => {
-                let cid = self.session_client;
-                let at = self.at;
-                if let Some(c) = cid.and_then(|c| self.st.clients.get_mut(&c)) {
-                    c.complete_already += 1;
-                    c.last_complete_already = Some(at);
-                }
-                self.evidence(EvidenceKind::CompleteAlready, name, status, cid, true, Detail::default());
-            }
-            _ => {}
-        }
-        // Refused opens and locks are journaled (the audit looks at grants and refusals).
-        match op {
-            COp::Open(o) => {
-                let e = Nfs4OpenEvent {
-                    kind: Nfs4EventKind::Refused(status),
-                    clientid: self.session_client.unwrap_or(o.clientid),
-                    open_owner: o.owner.clone(),
-                    fh: if o.by_name() { None } else { self.cur.fh.clone() },
-                    stateid: None,
-                    share_access: o.access,
-                    share_deny: o.deny,
-                    claim: o.claim,
-                    reclaim: o.reclaim,
-                };
-                self.push(What::Nfs4Open(e));
-            }
-            COp::Lock(l) => {
-                let d = self.detail(op);
-                let owner = match &l.locker {
-                    LockerReq::New { clientid, owner, .. } => Some(Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.clone() }),
-                    LockerReq::Existing(s) => self.st.lock_stateids.get(&s.other).map(|x| x.owner.clone()),
-                };
-                if let (Some(owner), Some(fh), Some(range)) = (owner, d.fh, l.range) {
-                    let e = Nfs4LockEvent { kind: Nfs4EventKind::Refused(status), owner, fh, range, exclusive: l.exclusive(), reclaim: l.reclaim, stateid: None, minor: self.minor };
-                    self.push(What::Nfs4Lock(e));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Record one piece of evidence (capped).
-    pub(super) fn evidence(&mut self, kind: EvidenceKind, op: &'static str, status: u32, clientid: Option<u64>, known: bool, d: Detail) -> Option<usize> {
-        if self.st.evidence.len() >= self.st.limits().evidence {
-            self.st.counters.evidence_dropped += 1;
-            return None;
-        }
-        let client_owner = clientid.and_then(|c| self.st.client_owner(c)).map(<[u8]>::to_vec);
-        self.st.evidence.push(Nfs4Evidence {
-            kind,
-            at: self.at,
-            call: self.call,
-            client_addr: self.client_addr,
-            clientid,
-            client_owner,
-            op,
-            status,
-            known,
-            marked_old: 0,
-            reclaim: d.reclaim,
-            fh: d.fh,
-            range: d.range,
-            exclusive: d.exclusive,
-            claim: d.claim,
-            minor: self.minor,
-            epochs: None,
-        });
-        Some(self.st.evidence.len() - 1)
-    }
 }
 
-/// What an operation tells about the file and range it concerns.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Detail {
-    pub(super) reclaim: bool,
-    pub(super) fh: Option<Vec<u8>>,
-    pub(super) range: Option<Range>,
-    pub(super) exclusive: Option<bool>,
-    pub(super) claim: Option<u32>,
-}
 
 pub(super) fn open_event(kind: Nfs4EventKind, o: &Nfs4Open) -> Nfs4OpenEvent {
     Nfs4OpenEvent {

@@ -8,7 +8,8 @@
 //! server instance was alive then). A fresh client id from a new boot epoch moves
 //! every current client of another epoch.
 
-use super::apply::{deleg_event, open_event, Apply, Detail};
+use super::apply::{deleg_event, open_event, Apply};
+use super::failed::Detail;
 use super::{clientid_epoch, clientid_looks_epoch_based, DroppedOld, EpochMark, EvidenceKind, Nfs4LockOwner, Sid};
 use crate::net::FrameRef;
 use crate::state::journal::{Nfs4Drop, Nfs4EventKind, Nfs4LockEvent, What};

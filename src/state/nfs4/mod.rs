@@ -15,9 +15,15 @@
 //! visible, with `stale_since`, until a reclaim of the same client owner takes it over
 //! or the caller drops it ([`Tracker::nfs4_drop_old`]). Every such answer, and every
 //! grace-related answer, is kept as [`Nfs4Evidence`].
+//!
+//! Files: `req` (the call, owned), `apply` (replies, file handles, opens, locks),
+//! `clients` (client ids, sessions, leases), `failed` (failed operations), `epoch`
+//! (restarts and reclaims).
 
 pub mod apply;
+mod clients;
 pub mod epoch;
+mod failed;
 mod req;
 #[cfg(test)]
 mod tests;
