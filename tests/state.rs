@@ -50,9 +50,11 @@ fn names_from_mount_and_nfs3_lookups() {
     assert_eq!(path(D).as_deref(), Some("/home/girlich/export/d"));
     assert_eq!(path(DH).as_deref(), Some("/home/girlich/export/d/h"));
     assert_eq!(path(BLNS).as_deref(), Some("/home/girlich/export/blns"));
-    assert_eq!(t.names().counters.roots, 1);
-    // No lock traffic in this capture: no lock servers, nothing unconfirmed.
-    assert!(t.servers().is_empty());
+    // The MNT root, and the NFSv4.1 client's pseudo root (PUTROOTFH GETFH).
+    assert_eq!(t.names().counters.roots, 2);
+    // No lock traffic in this capture: no locks (the only server state is that of an
+    // NFSv4.1 client that came and went), nothing unconfirmed.
+    assert!(t.servers().values().all(|s| s.nlm.locks.is_empty() && s.nfs4.clients.is_empty() && s.nfs4.locks.is_empty()));
     assert!(t.unconfirmed().is_empty());
     assert!(t.counters().messages > 100);
 }
@@ -74,8 +76,10 @@ fn state_command_json_and_exit_codes() {
     let out = Command::new(bin).args(["state", "-r", &f, "--json"]).output().expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["names_known"], 6);
-    assert_eq!(v["servers"].as_array().map(Vec::len), Some(0));
+    // Six names from MOUNT and NFSv3, three from NFSv4.1 (/, /vol1, /vol1/file).
+    assert_eq!(v["names_known"], 9);
+    assert_eq!(v["servers"][0]["nfs4"]["clients"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["servers"][0]["nfs4"]["answers"].as_array().map(Vec::len), Some(9));
     assert!(v["at"].is_null());
 
     let out = Command::new(bin).args(["state", "-r", &f, "--at", "+0.25"]).output().expect("runs");

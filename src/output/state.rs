@@ -1,5 +1,7 @@
 //! `gracewatch state`: the lock state per server IP as tables or JSON.
 
+pub mod nfs4;
+
 use super::time_of_day;
 use crate::net::{FrameRef, Ts};
 use crate::state::nlm::{NlmReq, Via};
@@ -153,6 +155,11 @@ pub struct ServerReport {
     /// Locks of a previous server instance (before a restart or failover) that may
     /// still be reclaimed: not held, not yet lost.
     pub reclaimable: Vec<ReclaimableRow>,
+    pub nfs4: nfs4::Nfs4Report,
+    /// Locks of different owners (NLM or NFSv4, current or old epoch) that collide.
+    pub conflicts: Vec<nfs4::ConflictRow>,
+    /// More conflicts than listed.
+    pub conflicts_capped: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -222,6 +229,9 @@ pub fn add_restarts(r: &mut StateReport, a: &crate::audit::Auditor) {
                 monitors: Vec::new(),
                 answers: Vec::new(),
                 unconfirmed: Vec::new(),
+                nfs4: nfs4::Nfs4Report::default(),
+                conflicts: Vec::new(),
+                conflicts_capped: false,
                 reclaimable: rows,
             }),
         }
@@ -352,9 +362,11 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
             .collect();
         let answers = s.nlm.answers.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
         let unconfirmed = unconfirmed.iter().filter(|p| p.lock_server == ip).map(|p| unconfirmed_row(t, p)).collect();
-        let r = ServerReport { server: ip, locks, waiters, shares, monitors, answers, unconfirmed, reclaimable: Vec::new() };
+        let (conflicts, conflicts_capped) = nfs4::conflicts(t, s);
+        let nfs4 = nfs4::report(t, ip, &s.nfs4);
+        let r = ServerReport { server: ip, locks, waiters, shares, monitors, answers, unconfirmed, nfs4, conflicts, conflicts_capped, reclaimable: Vec::new() };
         // Addresses that only ever received an answered NSM call have nothing to show.
-        let empty = r.locks.is_empty() && r.waiters.is_empty() && r.shares.is_empty() && r.monitors.is_empty();
+        let empty = r.locks.is_empty() && r.waiters.is_empty() && r.shares.is_empty() && r.monitors.is_empty() && r.nfs4.is_empty();
         if !(empty && r.answers.is_empty() && r.unconfirmed.is_empty()) {
             servers.push(r);
         }
@@ -509,9 +521,9 @@ pub fn text(r: &StateReport) -> String {
     }
     match (r.servers.is_empty(), r.only) {
         (true, Some(ip)) => {
-            let _ = writeln!(s, "\nNo NLM or NSM state for {ip}.");
+            let _ = writeln!(s, "\nNo NLM, NSM or NFSv4 state for {ip}.");
         }
-        (true, None) => s.push_str("\nNo NLM or NSM traffic seen.\n"),
+        (true, None) => s.push_str("\nNo NLM, NSM or NFSv4 state traffic seen.\n"),
         _ => {}
     }
     for sv in &r.servers {
@@ -596,6 +608,8 @@ pub fn text(r: &StateReport) -> String {
             }
             let _ = writeln!(s, "{t}");
         }
+        nfs4::text(&mut s, &sv.nfs4, &fc);
+        nfs4::conflicts_text(&mut s, &sv.conflicts, sv.conflicts_capped, &fc);
         if !sv.unconfirmed.is_empty() {
             let _ = writeln!(s, "Unconfirmed calls (no answer captured): {}", sv.unconfirmed.len());
             let mut t = table(&["call", "from", "to", "procedure", "request", "path"]);
@@ -627,7 +641,16 @@ pub fn text(r: &StateReport) -> String {
         "\n{} file handles named; {} messages used, {} after the moment; {} unconfirmed calls; {} replies without their call; {} RPC errors; {} undecodable",
         r.names_known, c.messages, c.after_until, c.unconfirmed, c.replies_without_call, c.rpc_errors, c.undecoded
     );
-    let dropped = c.pending_evicted + c.async_evicted + c.locks_refused + c.waiters_refused + c.shares_refused + c.monitors_refused + c.hosts_refused + c.servers_refused + c.names_refused + c.journal_dropped;
+    let n = &c.nfs4;
+    if n.unconfirmed + n.replies_without_call + n.rpc_errors + n.undecoded + n.op_mismatch > 0 {
+        let _ = writeln!(
+            s,
+            "NFSv4: {} unconfirmed calls; {} replies without their call; {} RPC errors; {} undecodable; {} results out of step with their call",
+            n.unconfirmed, n.replies_without_call, n.rpc_errors, n.undecoded, n.op_mismatch
+        );
+    }
+    let dropped4 = n.pending_evicted + n.locks_refused + n.clients_refused + n.sessions_refused + n.stateids_refused + n.evidence_dropped;
+    let dropped = dropped4 + c.pending_evicted + c.async_evicted + c.locks_refused + c.waiters_refused + c.shares_refused + c.monitors_refused + c.hosts_refused + c.servers_refused + c.names_refused + c.journal_dropped;
     if dropped > 0 {
         let _ = writeln!(s, "note: table caps dropped entries: {}", serde_json::to_string(c).unwrap_or_default());
     }
@@ -691,9 +714,9 @@ mod tests {
         let r = report(&t, &["x.pcap".into()], None);
         assert!(r.servers.is_empty() && r.at.is_none());
         let s = text(&report(&t, &[], Some(IpAddr::from([10, 9, 9, 9]))));
-        assert!(s.contains("No NLM or NSM state for 10.9.9.9"), "{s}");
+        assert!(s.contains("No NLM, NSM or NFSv4 state for 10.9.9.9"), "{s}");
         let s = text(&r);
-        assert!(s.contains("end of the capture") && s.contains("No NLM or NSM traffic"), "{s}");
+        assert!(s.contains("end of the capture") && s.contains("No NLM, NSM or NFSv4 state traffic"), "{s}");
         let v = serde_json::to_value(&r).expect("json");
         assert_eq!(v["files"][0], "x.pcap");
         assert_eq!(v["counters"]["messages"], 0);

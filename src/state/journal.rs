@@ -3,8 +3,10 @@
 //! Every change the tracker makes to a lock table is written here with its frame, so
 //! that a later stage can ask what a client held on a server IP just before some moment
 //! (replaying the history up to it), or follow the changes as they happen
-//! ([`Journal::since`]).
+//! ([`Journal::since`]). NFSv4 changes (locks, opens, delegations, and their move to
+//! an old epoch after a server restart) are journaled too.
 
+use super::nfs4::{Nfs4LockInfo, Nfs4LockOwner};
 use super::nlm::{LockInfo, NlmOwner, Via};
 use super::ranges::{Held, LockTable, Range};
 use crate::net::{FrameRef, Ts};
@@ -82,11 +84,95 @@ pub struct ShareEvent {
     pub reclaim: bool,
 }
 
-/// The protocol-specific part of an event (NFSv4 adds its own variants).
+/// Why NFSv4 state went away without its own release operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Nfs4Drop {
+    /// DESTROY_CLIENTID, or a new instance of the same client owner was confirmed.
+    ClientGone,
+    /// RELEASE_LOCKOWNER.
+    ReleaseLockowner,
+    /// FREE_STATEID.
+    FreeStateid,
+    /// Old-epoch state dropped on request (its grace window ended).
+    OldEpochDropped,
+}
+
+impl Nfs4Drop {
+    pub fn name(self) -> &'static str {
+        match self {
+            Nfs4Drop::ClientGone => "client gone",
+            Nfs4Drop::ReleaseLockowner => "RELEASE_LOCKOWNER",
+            Nfs4Drop::FreeStateid => "FREE_STATEID",
+            Nfs4Drop::OldEpochDropped => "old epoch dropped",
+        }
+    }
+}
+
+/// What happened to an NFSv4 lock, open or delegation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nfs4EventKind {
+    /// LOCK / OPEN succeeded (an OPEN of an open already held upgrades it), or a
+    /// delegation came with an OPEN.
+    Granted,
+    /// The operation failed with this nfsstat4.
+    Refused(u32),
+    /// LOCKU (the range is the part that was held), CLOSE, DELEGRETURN.
+    Released,
+    /// OPEN_DOWNGRADE.
+    Downgraded,
+    /// The server restarted: the state belongs to the old epoch from now on.
+    Stale,
+    /// Old-epoch state taken over by a reclaim of the same client owner.
+    Reclaimed,
+    Dropped(Nfs4Drop),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nfs4LockEvent {
+    pub kind: Nfs4EventKind,
+    pub owner: Nfs4LockOwner,
+    pub fh: Vec<u8>,
+    pub range: Range,
+    pub exclusive: bool,
+    pub reclaim: bool,
+    /// The lock stateid's `other` field, when known.
+    pub stateid: Option<[u8; 12]>,
+    pub minor: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nfs4OpenEvent {
+    pub kind: Nfs4EventKind,
+    pub clientid: u64,
+    pub open_owner: Vec<u8>,
+    pub fh: Option<Vec<u8>>,
+    pub stateid: Option<[u8; 12]>,
+    pub share_access: u32,
+    pub share_deny: u32,
+    /// open_claim_type4.
+    pub claim: u32,
+    pub reclaim: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nfs4DelegEvent {
+    pub kind: Nfs4EventKind,
+    pub clientid: u64,
+    pub fh: Option<Vec<u8>>,
+    pub stateid: [u8; 12],
+    pub write: bool,
+    pub reclaim: bool,
+}
+
+/// The protocol-specific part of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum What {
     NlmLock(LockEvent),
     NlmShare(ShareEvent),
+    Nfs4Lock(Nfs4LockEvent),
+    Nfs4Open(Nfs4OpenEvent),
+    Nfs4Deleg(Nfs4DelegEvent),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +192,15 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct Replayed {
     pub locks: LockTable<NlmOwner, LockInfo>,
+    /// False when older events were already forgotten (the table may miss locks).
+    pub complete: bool,
+}
+
+/// NFSv4 locks replayed from the journal up to a moment (old-epoch ones included,
+/// with their `stale_since`).
+#[derive(Debug, Clone)]
+pub struct Nfs4Replayed {
+    pub locks: LockTable<Nfs4LockOwner, Nfs4LockInfo>,
     /// False when older events were already forgotten (the table may miss locks).
     pub complete: bool,
 }
@@ -178,6 +273,46 @@ impl Journal {
             }
         }
         Replayed { locks, complete: self.dropped == 0 }
+    }
+
+    /// The NFSv4 locks held on `server` just before `t` (every earlier event replayed).
+    pub fn nfs4_held_before(&self, server: IpAddr, t: Ts) -> Nfs4Replayed {
+        let mut locks = LockTable::new(usize::MAX);
+        for e in self.events.iter().take_while(|e| e.at.ts < t) {
+            let What::Nfs4Lock(l) = &e.what else { continue };
+            if e.server != server {
+                continue;
+            }
+            let info = |stale_since| Nfs4LockInfo {
+                stateid: l.stateid.unwrap_or_default(),
+                call: e.call.unwrap_or(e.at),
+                granted: e.at,
+                reclaim: l.reclaim,
+                locktype: if l.exclusive { 2 } else { 1 },
+                minor: l.minor,
+                stale_since,
+            };
+            match l.kind {
+                Nfs4EventKind::Granted => {
+                    locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info(None));
+                }
+                Nfs4EventKind::Stale => {
+                    // Keep the grant's frames: take them from the piece being marked.
+                    let old = locks.file(&l.fh).and_then(|f| f.of(&l.owner).iter().find(|h| h.range.overlaps(&l.range)).map(|h| h.meta));
+                    locks.unlock(&l.fh, &l.owner, l.range);
+                    let meta = match old {
+                        Some(m) => Nfs4LockInfo { stale_since: Some(e.at), ..m },
+                        None => info(Some(e.at)),
+                    };
+                    locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, meta);
+                }
+                Nfs4EventKind::Released | Nfs4EventKind::Reclaimed | Nfs4EventKind::Dropped(_) => {
+                    locks.unlock(&l.fh, &l.owner, l.range);
+                }
+                Nfs4EventKind::Refused(_) | Nfs4EventKind::Downgraded => {}
+            }
+        }
+        Nfs4Replayed { locks, complete: self.dropped == 0 }
     }
 }
 

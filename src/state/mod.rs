@@ -3,7 +3,8 @@
 //!
 //! [`Tracker`] is a [`Sink`]: feed it the pipeline's messages and it keeps, for every
 //! server IP (the address clients sent their calls to), a [`ServerState`] with the NLM
-//! locks, waiters and shares, the statd monitoring list, and room for NFSv4 state. It
+//! locks, waiters and shares, the statd monitoring list, and the NFSv4 clients,
+//! opens, locks and restart evidence ([`nfs4`]). It
 //! also learns file handle → path names ([`names::FhNames`]), the state numbers hosts
 //! announce, and a bounded [`journal::Journal`] of every lock change with its frame.
 //!
@@ -29,12 +30,12 @@ use crate::net::{Endpoint, FrameRef, Transport, Ts};
 use crate::pipeline::{NetEvent, Sink};
 use crate::proto::{self, mount, nfs2, nfs3, CallBody, ReplyBody};
 use crate::rpc::matcher::CallKey;
-use crate::rpc::{Kind, Message, ProcId};
+use crate::rpc::{CallHeader, Kind, Message, ProcId};
 use crate::xdr::XStr;
 use bounded::Bounded;
 use journal::Journal;
 use names::FhNames;
-use nfs4::Nfs4State;
+use nfs4::{Nfs4Call, Nfs4Counters, Nfs4Limits, Nfs4State};
 use nlm::{LockInfo, NlmOwner, NlmReq, NlmState, Via};
 use nsm::{NsmReq, NsmState};
 use ranges::{Held, Range};
@@ -67,6 +68,7 @@ pub struct TrackerConfig {
     pub hosts_cap: usize,
     pub journal_cap: usize,
     pub servers_cap: usize,
+    pub nfs4: Nfs4Limits,
 }
 
 impl Default for TrackerConfig {
@@ -84,6 +86,7 @@ impl Default for TrackerConfig {
             hosts_cap: 65_536,
             journal_cap: 262_144,
             servers_cap: 4096,
+            nfs4: Nfs4Limits::default(),
         }
     }
 }
@@ -116,6 +119,7 @@ pub struct StateCounters {
     pub servers_refused: u64,
     pub names_refused: u64,
     pub journal_dropped: u64,
+    pub nfs4: Nfs4Counters,
 }
 
 /// Everything known about one server IP.
@@ -214,6 +218,8 @@ pub struct Tracker {
     pending_names: Bounded<CallKey, PendingCall>,
     asyncs: Bounded<AsyncKey, PendingCall>,
     counters: StateCounters,
+    nfs4_pending: Bounded<CallKey, Nfs4Call>,
+    nfs4_counters: Nfs4Counters,
 }
 
 impl Default for Tracker {
@@ -239,6 +245,8 @@ impl Tracker {
             pending_names: Bounded::new(cfg.pending_names_cap),
             asyncs: Bounded::new(cfg.async_cap),
             counters: StateCounters::default(),
+            nfs4_pending: Bounded::new(cfg.nfs4.pending),
+            nfs4_counters: Nfs4Counters::default(),
             cfg,
         }
     }
@@ -295,7 +303,26 @@ impl Tracker {
         c.locks_refused = self.servers.values().map(|s| s.nlm.locks.refused).sum();
         c.names_refused = self.names.counters.refused;
         c.journal_dropped = self.journal.dropped;
+        let mut n = self.nfs4_counters;
+        n.unconfirmed = self.nfs4_pending.len() as u64;
+        n.pending_evicted = self.nfs4_pending.evicted;
+        for s in self.servers.values() {
+            n.locks_refused += s.nfs4.locks.refused;
+            n.clients_refused += s.nfs4.counters.clients_refused;
+            n.sessions_refused += s.nfs4.counters.sessions_refused;
+            n.stateids_refused += s.nfs4.counters.stateids_refused;
+            n.evidence_dropped += s.nfs4.counters.evidence_dropped;
+        }
+        c.nfs4 = n;
         c
+    }
+
+    /// NFSv4 COMPOUND calls (that matter to the state) still waiting for their reply,
+    /// oldest first.
+    pub fn nfs4_unconfirmed(&self) -> Vec<&Nfs4Call> {
+        let mut v: Vec<&Nfs4Call> = self.nfs4_pending.values_in_order().collect();
+        v.sort_by_key(|p| (p.at.ts, p.at.file, p.at.frame));
+        v
     }
 
     /// NLM locks on `server` held by owners other than `owner` that a lock of this type
@@ -322,7 +349,7 @@ impl Tracker {
                 self.counters.servers_refused += 1;
                 return None;
             }
-            let st = ServerState { nlm: NlmState::new(self.cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::default() };
+            let st = ServerState { nlm: NlmState::new(self.cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::new(self.cfg.nfs4.clone()) };
             self.servers.insert(ip, st);
         }
         self.servers.get_mut(&ip)
@@ -362,9 +389,11 @@ impl Tracker {
         table.insert(key, PendingCall { at: m.at, caller: m.src, callee: m.dst, transport: m.transport, lock_server, proc_name, what });
     }
 
-    fn call(&mut self, m: &Message<'_>, id: ProcId, body: &CallBody<'_>, retransmit: bool) {
+    fn call(&mut self, m: &Message<'_>, header: &CallHeader<'_>, id: ProcId, body: &CallBody<'_>, retransmit: bool) {
         let proc_name = id.name().unwrap_or("?");
         match body {
+            CallBody::Nfs4(c) => self.nfs4_call(m, header, c, retransmit),
+            CallBody::Malformed(_) | CallBody::Protected(_) if nfs4::apply::is_nfs4(&id) => self.nfs4_counters.undecoded += 1,
             CallBody::Nlm(c) => self.nlm_call(m, id.vers, proc_name, c, retransmit),
             CallBody::Nsm(c) => self.nsm_call(m, proc_name, c, retransmit),
             CallBody::Mount(mount::Call::Mnt { dirpath }) => {
@@ -392,6 +421,9 @@ impl Tracker {
     }
 
     fn reply(&mut self, m: &Message<'_>, id: ProcId, ok: bool, body: &ReplyBody<'_>) {
+        if nfs4::apply::is_nfs4(&id) {
+            return self.nfs4_reply(m, ok, body);
+        }
         let key = CallKey { client: m.dst, server: m.src, transport: m.transport, xid: m.xid };
         let p = match self.pending.remove(&key) {
             Some(p) => p,
@@ -475,7 +507,7 @@ impl Sink for Tracker {
         }
         self.counters.messages += 1;
         match &m.kind {
-            Kind::Call { id, body, retransmit, .. } => self.call(m, *id, body, *retransmit),
+            Kind::Call { header, id, body, retransmit } => self.call(m, header, *id, body, *retransmit),
             Kind::Reply { duplicate: true, .. } | Kind::Reply { id: None, .. } | Kind::Reply { call: None, .. } => {}
             Kind::Reply { id: Some(id), stat, body, .. } => self.reply(m, *id, stat.is_success(), body),
         }

@@ -1,0 +1,547 @@
+//! COMPOUND calls and replies → NFSv4 state changes.
+
+use super::req::{COp, LockerReq, LockReq, Nfs4Call, OpenReq};
+use super::failed::Detail;
+use super::{EvidenceKind, Nfs4Deleg, Nfs4LockInfo, Nfs4LockOwner, Nfs4LockState, Nfs4Open, Nfs4State, Principal, Sid};
+use crate::net::FrameRef;
+use crate::proto::nfs4::open::OpenDelegation;
+use crate::proto::nfs4::res::{FhRes, StateidRes};
+use crate::proto::nfs4::session::{SetclientidRes, SEQ4_STATUS_RESTART_RECLAIM_NEEDED};
+use crate::proto::nfs4::status::*;
+use crate::proto::nfs4::{Compound, LockRes, OpRes, PROC_COMPOUND};
+use crate::proto::ReplyBody;
+use crate::rpc::matcher::CallKey;
+use crate::rpc::{CallHeader, Message, ProcId};
+use crate::state::journal::{Journal, Nfs4DelegEvent, Nfs4Drop, Nfs4EventKind, Nfs4LockEvent, Nfs4OpenEvent, What};
+use crate::state::names::FhNames;
+use crate::state::ranges::{Held, Range};
+use crate::state::{copy, Tracker};
+use std::net::IpAddr;
+
+/// OPEN4_RESULT_CONFIRM: the open owner must send OPEN_CONFIRM.
+const OPEN4_RESULT_CONFIRM: u32 = 0x2;
+/// EXCHGID4_FLAG_CONFIRMED_R: the client record was confirmed already.
+const EXCHGID4_FLAG_CONFIRMED_R: u32 = 0x8000_0000;
+
+/// Whether `id` is the NFSv4 program (not a callback).
+pub fn is_nfs4(id: &ProcId) -> bool {
+    !id.cb && id.prog == crate::proto::NFS && id.vers == 4
+}
+
+/// Results that only a kept call can explain: a reply carrying one whose call is not
+/// remembered counts as a reply without its call.
+fn needs_call(r: &OpRes<'_>) -> bool {
+    use crate::proto::nfs4::ops::*;
+    matches!(
+        r.num(),
+        OP_OPEN | OP_OPEN_CONFIRM | OP_OPEN_DOWNGRADE | OP_CLOSE | OP_LOCK | OP_LOCKU | OP_SETCLIENTID | OP_SETCLIENTID_CONFIRM | OP_EXCHANGE_ID | OP_CREATE_SESSION | OP_RECLAIM_COMPLETE
+    )
+}
+
+fn join(dir: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The current (or saved) file handle while a COMPOUND is replayed.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Cur {
+    pub(super) fh: Option<Vec<u8>>,
+    pub(super) path: Option<String>,
+    /// The path was built from PUTROOTFH (so it is complete).
+    rooted: bool,
+    /// The directory handle and name that lead to the current object.
+    parent: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Cur {
+    fn child(&self, name: Option<&[u8]>) -> Cur {
+        Cur {
+            fh: None,
+            path: name.and_then(|n| self.path.as_deref().map(|p| join(p, n))),
+            rooted: self.rooted && name.is_some(),
+            parent: name.and_then(|n| self.fh.clone().map(|d| (d, n.to_vec()))),
+        }
+    }
+}
+
+/// One reply being applied to one server IP's state.
+pub(super) struct Apply<'a> {
+    pub(super) st: &'a mut Nfs4State,
+    names: &'a mut FhNames,
+    journal: &'a mut Journal,
+    pub(super) server: IpAddr,
+    pub(super) client_addr: IpAddr,
+    pub(super) call: FrameRef,
+    pub(super) at: FrameRef,
+    pub(super) minor: u32,
+    pub(super) principal: Option<Principal>,
+    /// The client of the COMPOUND's session (SEQUENCE).
+    pub(super) session_client: Option<u64>,
+    pub(super) cur: Cur,
+    saved: Cur,
+    /// Clients whose lease the COMPOUND renewed.
+    pub(super) renewed: Vec<u64>,
+    pub(super) mismatch: bool,
+}
+
+impl Tracker {
+    /// An NFSv4 call: keep what its reply will need.
+    pub(crate) fn nfs4_call(&mut self, m: &Message<'_>, header: &CallHeader<'_>, c: &Compound<'_>, retransmit: bool) {
+        if c.proc_ != PROC_COMPOUND {
+            return;
+        }
+        let key = CallKey { client: m.src, server: m.dst, transport: m.transport, xid: m.xid };
+        if retransmit && self.nfs4_pending.contains(&key) {
+            return;
+        }
+        let Some(call) = Nfs4Call::new(m, c, &header.cred) else { return };
+        if self.server_mut(m.dst.ip).is_none() {
+            return;
+        }
+        self.nfs4_pending.insert(key, call);
+    }
+
+    /// An NFSv4 reply: apply it to the state of the server IP that sent it.
+    pub(crate) fn nfs4_reply(&mut self, m: &Message<'_>, ok: bool, body: &ReplyBody<'_>) {
+        let key = CallKey { client: m.dst, server: m.src, transport: m.transport, xid: m.xid };
+        let Some(call) = self.nfs4_pending.remove(&key) else {
+            if let ReplyBody::Nfs4(r) = body {
+                if r.ops.iter().any(needs_call) {
+                    self.nfs4_counters.replies_without_call += 1;
+                }
+            }
+            return;
+        };
+        if !ok {
+            self.nfs4_counters.rpc_errors += 1;
+            return;
+        }
+        let ReplyBody::Nfs4(r) = body else {
+            self.nfs4_counters.undecoded += 1;
+            return;
+        };
+        let Tracker { servers, names, journal, .. } = self;
+        let Some(sv) = servers.get_mut(&m.src.ip) else { return };
+        let mut a = Apply {
+            st: &mut sv.nfs4,
+            names,
+            journal,
+            server: m.src.ip,
+            client_addr: m.dst.ip,
+            call: call.at,
+            at: m.at,
+            minor: call.minor,
+            principal: call.principal,
+            session_client: None,
+            cur: Cur::default(),
+            saved: Cur::default(),
+            renewed: Vec::new(),
+            mismatch: false,
+        };
+        a.run(&call.ops, &r.ops);
+        if a.mismatch {
+            self.nfs4_counters.op_mismatch += 1;
+        }
+    }
+}
+
+impl Apply<'_> {
+    fn run(&mut self, ops: &[(u32, COp)], results: &[OpRes<'_>]) {
+        for (i, res) in results.iter().enumerate() {
+            let Some((num, op)) = ops.get(i) else { break };
+            if res.num() != *num {
+                self.mismatch = true;
+                break;
+            }
+            let status = res.status();
+            if !matches!(op, COp::Other | COp::PutFh(_) | COp::PutRootFh | COp::GetFh | COp::SaveFh | COp::RestoreFh | COp::Unknown { .. } | COp::Lookup(_) | COp::Stateful(_))
+                || !status.is_ok()
+            {
+                *self.st.answers.entry((res.name(), status.name().unwrap_or("?"))).or_insert(0) += 1;
+            }
+            if !status.is_ok() {
+                self.failed(op, res, status.0);
+                break;
+            }
+            self.ok(i, op, res, ops, results);
+        }
+        let mut renewed = std::mem::take(&mut self.renewed);
+        renewed.sort_unstable();
+        renewed.dedup();
+        for cid in renewed {
+            if let Some(c) = self.st.clients.get_mut(&cid) {
+                c.renewals += 1;
+                c.last_renewal = self.at;
+            }
+        }
+    }
+
+    pub(super) fn push(&mut self, what: What) {
+        self.journal.push(self.at, Some(self.call), self.server, what);
+    }
+
+    /// The handle a by-name OPEN at index `i` resolved to: the next GETFH's result
+    /// before anything else changes the current handle.
+    fn handle_after(i: usize, ops: &[(u32, COp)], results: &[OpRes<'_>]) -> Option<Vec<u8>> {
+        for j in i + 1..results.len().min(ops.len()) {
+            match (&ops[j].1, &results[j]) {
+                (COp::GetFh, OpRes::Getfh(FhRes { fh })) => return Some(copy(fh.0 .0)),
+                (COp::PutFh(_) | COp::PutRootFh | COp::Lookup(_) | COp::RestoreFh | COp::Open(_) | COp::Unknown { .. }, _) => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn ok(&mut self, i: usize, op: &COp, res: &OpRes<'_>, ops: &[(u32, COp)], results: &[OpRes<'_>]) {
+        match op {
+            COp::PutFh(fh) => self.cur = Cur { fh: Some(fh.clone()), path: self.names.path(fh), rooted: false, parent: None },
+            COp::PutRootFh => self.cur = Cur { fh: None, path: Some("/".into()), rooted: true, parent: None },
+            COp::GetFh => {
+                if let OpRes::Getfh(FhRes { fh }) = res {
+                    let fh = copy(fh.0 .0);
+                    match (&self.cur.parent, &self.cur.path) {
+                        (Some((dir, name)), _) => self.names.child(dir, name, &fh),
+                        (None, Some(p)) if self.cur.rooted && self.cur.fh.is_none() => self.names.root(&fh, p.as_bytes()),
+                        _ => {}
+                    }
+                    self.cur.fh = Some(fh);
+                    self.cur.parent = None;
+                }
+            }
+            COp::Lookup(name) => self.cur = self.cur.child(Some(name)),
+            COp::SaveFh => self.saved = self.cur.clone(),
+            COp::RestoreFh => self.cur = self.saved.clone(),
+            COp::Unknown { name } => self.cur = self.cur.child(name.as_deref()),
+            COp::Open(o) => {
+                if let OpRes::Open(r) = res {
+                    let fh = if o.by_name() { Self::handle_after(i, ops, results) } else { self.cur.fh.clone() };
+                    let sid = Sid::from_wire(&r.stateid);
+                    let deleg = match &r.delegation {
+                        OpenDelegation::Read { stateid, .. } => Some((Sid::from_wire(stateid), false)),
+                        OpenDelegation::Write { stateid, .. } => Some((Sid::from_wire(stateid), true)),
+                        _ => None,
+                    };
+                    self.opened(o, sid, fh, r.rflags & OPEN4_RESULT_CONFIRM != 0, deleg);
+                }
+            }
+            COp::OpenConfirm(s) => {
+                if let OpRes::OpenConfirm(StateidRes { stateid }) = res {
+                    let cur = self.cur.fh.clone();
+                    match self.st.opens.get_mut(&s.other) {
+                        Some(o) => {
+                            o.stateid = Sid::from_wire(stateid);
+                            o.unconfirmed = false;
+                            if o.fh.is_none() {
+                                o.fh = cur;
+                            }
+                            let cid = o.clientid;
+                            self.renew(cid);
+                        }
+                        None => self.st.counters.unknown_stateids += 1,
+                    }
+                }
+            }
+            COp::OpenDowngrade { stateid, access, deny } => {
+                if let OpRes::OpenDowngrade(StateidRes { stateid: new }) = res {
+                    let Some(o) = self.st.opens.get_mut(&stateid.other) else {
+                        self.st.counters.unknown_stateids += 1;
+                        return;
+                    };
+                    o.stateid = Sid::from_wire(new);
+                    o.share_access = *access;
+                    o.share_deny = *deny;
+                    let e = open_event(Nfs4EventKind::Downgraded, o);
+                    let cid = o.clientid;
+                    self.push(What::Nfs4Open(e));
+                    self.renew(cid);
+                }
+            }
+            COp::Close(s) => self.close(s),
+            COp::Lock(l) => {
+                if let OpRes::Lock(LockRes::Ok(ok)) = res {
+                    self.locked(l, Sid::from_wire(&ok.lock_stateid));
+                }
+            }
+            COp::Lockt { clientid } => {
+                let cid = self.session_client.unwrap_or(*clientid);
+                self.renew(cid);
+            }
+            COp::Locku { stateid, range } => {
+                if let OpRes::Locku(StateidRes { stateid: new }) = res {
+                    self.unlocked(stateid, Sid::from_wire(new), *range);
+                }
+            }
+            COp::ReleaseLockowner { clientid, owner } => {
+                let o = Nfs4LockOwner { clientid: *clientid, owner: owner.clone() };
+                self.st.lock_stateids.retain(|_, l| l.owner != o);
+                let gone = self.st.locks.remove_owners(&|x: &Nfs4LockOwner| *x == o);
+                for (fh, h) in gone {
+                    self.lock_gone(Nfs4EventKind::Dropped(Nfs4Drop::ReleaseLockowner), &fh, h);
+                }
+                self.renew(*clientid);
+            }
+            COp::FreeStateid(s) => self.free_stateid(s),
+            COp::Delegreturn(s) => {
+                if let Some(d) = self.st.delegations.remove(&s.other) {
+                    self.push(What::Nfs4Deleg(deleg_event(Nfs4EventKind::Released, &d)));
+                    self.renew(d.clientid);
+                }
+            }
+            COp::Renew(cid) => self.renew(*cid),
+            COp::Setclientid { verifier, id, cb_program } => {
+                if let OpRes::Setclientid(SetclientidRes::Ok { clientid, .. }) = res {
+                    self.fresh_clientid(*clientid, id, verifier, Some(*cb_program), false);
+                }
+            }
+            COp::SetclientidConfirm(cid) => self.confirm(*cid),
+            COp::ExchangeId { verifier, owner } => {
+                if let OpRes::ExchangeId(r) = res {
+                    self.fresh_clientid(r.clientid, owner, verifier, None, r.flags & EXCHGID4_FLAG_CONFIRMED_R != 0);
+                }
+            }
+            COp::CreateSession { clientid, cb_program } => {
+                if let OpRes::CreateSession(r) = res {
+                    let sessionid = <[u8; 16]>::try_from(r.sessionid.0).unwrap_or_default();
+                    self.new_session(sessionid, *clientid, *cb_program);
+                    if let Some(c) = self.st.clients.get_mut(clientid) {
+                        c.cb_program = Some(*cb_program);
+                    }
+                    self.confirm(*clientid);
+                }
+            }
+            COp::DestroySession(sid) => {
+                if let Some(s) = self.st.sessions.get_mut(sid) {
+                    s.destroyed = Some(self.at);
+                }
+            }
+            COp::DestroyClientid(cid) => self.remove_client(*cid),
+            COp::Sequence(sid) => {
+                match self.st.sessions.get(sid) {
+                    Some(s) => {
+                        let cid = s.clientid;
+                        self.session_client = Some(cid);
+                        self.renew(cid);
+                    }
+                    None => self.st.counters.unknown_sessions += 1,
+                }
+                if let OpRes::Sequence(r) = res {
+                    if r.status_flags & SEQ4_STATUS_RESTART_RECLAIM_NEEDED != 0 {
+                        let cid = self.session_client;
+                        self.restart_reclaim_needed(res.name(), cid);
+                    }
+                }
+            }
+            COp::BindConn(_) => {}
+            COp::ReclaimComplete => {
+                let cid = self.session_client;
+                if let Some(c) = cid.and_then(|c| self.st.clients.get_mut(&c)) {
+                    c.reclaim_complete.get_or_insert(self.at);
+                }
+                self.evidence(EvidenceKind::ReclaimComplete, res.name(), NFS4_OK, cid, true, Detail::default());
+            }
+            COp::Stateful(s) => {
+                if let Some(cid) = self.owner_of(s) {
+                    self.renew(cid);
+                }
+            }
+            COp::Other => {}
+        }
+    }
+
+
+    fn room_for_stateid(&mut self) -> bool {
+        if self.st.stateid_count() >= self.st.limits().stateids {
+            self.st.counters.stateids_refused += 1;
+            return false;
+        }
+        true
+    }
+
+    fn opened(&mut self, o: &OpenReq, sid: Sid, fh: Option<Vec<u8>>, needs_confirm: bool, deleg: Option<(Sid, bool)>) {
+        let cid = self.session_client.unwrap_or(o.clientid);
+        self.renew(cid);
+        let path = match &o.name {
+            Some(n) => self.cur.path.as_deref().map(|p| join(p, n)),
+            None => self.cur.path.clone(),
+        };
+        if o.by_name() {
+            // The current handle is now the opened file (a GETFH may tell which).
+            self.cur = self.cur.child(o.name.as_deref());
+        }
+        if let Some(open) = self.st.opens.get_mut(&sid.other) {
+            // The same open owner opened the file again: an upgrade.
+            open.stateid = sid;
+            open.share_access |= o.access;
+            open.share_deny |= o.deny;
+            open.unconfirmed |= needs_confirm;
+            if open.fh.is_none() {
+                open.fh = fh.clone();
+            }
+            let e = open_event(Nfs4EventKind::Granted, open);
+            self.push(What::Nfs4Open(e));
+        } else if self.room_for_stateid() {
+            let open = Nfs4Open {
+                stateid: sid,
+                clientid: cid,
+                open_owner: o.owner.clone(),
+                fh: fh.clone(),
+                path,
+                share_access: o.access,
+                share_deny: o.deny,
+                claim: o.claim,
+                reclaim: o.reclaim,
+                unconfirmed: needs_confirm,
+                minor: self.minor,
+                call: self.call,
+                granted: self.at,
+                stale_since: None,
+            };
+            self.push(What::Nfs4Open(open_event(Nfs4EventKind::Granted, &open)));
+            self.st.opens.insert(sid.other, open);
+        }
+        let mut deleg_found = false;
+        if let Some((d, write)) = deleg {
+            if self.room_for_stateid() {
+                let d = Nfs4Deleg { stateid: d, clientid: cid, fh: fh.clone(), write, reclaim: o.reclaim, call: self.call, granted: self.at, stale_since: None };
+                self.push(What::Nfs4Deleg(deleg_event(Nfs4EventKind::Granted, &d)));
+                self.st.delegations.insert(d.stateid.other, d);
+            }
+        }
+        if o.reclaim {
+            let found = self.reclaim_open(cid, &o.owner, fh.as_deref());
+            if deleg.is_some() {
+                deleg_found = self.reclaim_deleg(cid, fh.as_deref());
+            }
+            let detail = Detail { reclaim: true, fh, claim: Some(o.claim), ..Detail::default() };
+            self.evidence(EvidenceKind::ReclaimGranted, "OPEN", NFS4_OK, Some(cid), found || deleg_found, detail);
+        }
+    }
+
+    fn close(&mut self, s: &Sid) {
+        let Some(o) = self.st.opens.remove(&s.other) else {
+            self.st.counters.unknown_stateids += 1;
+            return;
+        };
+        self.push(What::Nfs4Open(open_event(Nfs4EventKind::Released, &o)));
+        self.renew(o.clientid);
+        // Lock stateids of this open that hold nothing go with it.
+        let locks = &self.st.locks;
+        self.st.lock_stateids.retain(|other, l| {
+            l.open != Some(s.other) || locks.file(&l.fh).is_some_and(|f| f.of(&l.owner).iter().any(|h| h.meta.stateid == *other))
+        });
+    }
+
+    fn locked(&mut self, l: &LockReq, new: Sid) {
+        let (owner, fh, open) = match &l.locker {
+            LockerReq::New { open, clientid, owner } => {
+                let o = Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.clone() };
+                let fh = self.cur.fh.clone().or_else(|| self.st.opens.get(&open.other).and_then(|x| x.fh.clone()));
+                (o, fh, Some(open.other))
+            }
+            LockerReq::Existing(s) => match self.st.lock_stateids.get(&s.other) {
+                Some(ls) => (ls.owner.clone(), self.cur.fh.clone().or_else(|| Some(ls.fh.clone())), ls.open),
+                None => {
+                    self.st.counters.unknown_stateids += 1;
+                    let o = Nfs4LockOwner { clientid: self.session_client.unwrap_or(0), owner: s.other.to_vec() };
+                    (o, self.cur.fh.clone(), None)
+                }
+            },
+        };
+        self.renew(owner.clientid);
+        let (Some(fh), Some(range)) = (fh, l.range) else {
+            self.st.counters.no_fh += 1;
+            return;
+        };
+        match self.st.lock_stateids.get_mut(&new.other) {
+            Some(ls) => ls.stateid = new,
+            None => {
+                if self.room_for_stateid() {
+                    let ls = Nfs4LockState { stateid: new, owner: owner.clone(), fh: fh.clone(), open, stale_since: None };
+                    self.st.lock_stateids.insert(new.other, ls);
+                }
+            }
+        }
+        let meta = Nfs4LockInfo { stateid: new.other, call: self.call, granted: self.at, reclaim: l.reclaim, locktype: l.locktype, minor: self.minor, stale_since: None };
+        let exclusive = l.exclusive();
+        if !self.st.locks.lock(&fh, owner.clone(), exclusive, range, meta) {
+            return;
+        }
+        let e = Nfs4LockEvent { kind: Nfs4EventKind::Granted, owner: owner.clone(), fh: fh.clone(), range, exclusive, reclaim: l.reclaim, stateid: Some(new.other), minor: self.minor };
+        self.push(What::Nfs4Lock(e));
+        if l.reclaim {
+            let found = self.reclaim_lock(&owner, &fh, range);
+            let detail = Detail { reclaim: true, fh: Some(fh), range: Some(range), exclusive: Some(exclusive), claim: None };
+            self.evidence(EvidenceKind::ReclaimGranted, "LOCK", NFS4_OK, Some(owner.clientid), found, detail);
+        }
+    }
+
+    fn unlocked(&mut self, s: &Sid, new: Sid, range: Option<Range>) {
+        let Some(ls) = self.st.lock_stateids.get_mut(&s.other) else {
+            self.st.counters.unknown_stateids += 1;
+            return;
+        };
+        ls.stateid = new;
+        let (owner, fh) = (ls.owner.clone(), ls.fh.clone());
+        self.renew(owner.clientid);
+        let Some(range) = range else { return };
+        for h in self.st.locks.unlock(&fh, &owner, range) {
+            self.lock_gone(Nfs4EventKind::Released, &fh, h);
+        }
+    }
+
+    fn free_stateid(&mut self, s: &Sid) {
+        let why = Nfs4EventKind::Dropped(Nfs4Drop::FreeStateid);
+        if let Some(ls) = self.st.lock_stateids.remove(&s.other) {
+            let pieces: Vec<Range> = self.st.locks.file(&ls.fh).map_or(Vec::new(), |f| f.of(&ls.owner).iter().filter(|h| h.meta.stateid == s.other).map(|h| h.range).collect());
+            for r in pieces {
+                for h in self.st.locks.unlock(&ls.fh, &ls.owner, r) {
+                    self.lock_gone(why, &ls.fh, h);
+                }
+            }
+        } else if let Some(o) = self.st.opens.remove(&s.other) {
+            self.push(What::Nfs4Open(open_event(why, &o)));
+        } else if let Some(d) = self.st.delegations.remove(&s.other) {
+            self.push(What::Nfs4Deleg(deleg_event(why, &d)));
+        }
+    }
+
+    pub(super) fn lock_gone(&mut self, kind: Nfs4EventKind, fh: &[u8], h: Held<Nfs4LockOwner, Nfs4LockInfo>) {
+        let e = Nfs4LockEvent {
+            kind,
+            owner: h.owner,
+            fh: fh.to_vec(),
+            range: h.range,
+            exclusive: h.exclusive,
+            reclaim: h.meta.reclaim,
+            stateid: Some(h.meta.stateid),
+            minor: h.meta.minor,
+        };
+        self.push(What::Nfs4Lock(e));
+    }
+
+}
+
+
+pub(super) fn open_event(kind: Nfs4EventKind, o: &Nfs4Open) -> Nfs4OpenEvent {
+    Nfs4OpenEvent {
+        kind,
+        clientid: o.clientid,
+        open_owner: o.open_owner.clone(),
+        fh: o.fh.clone(),
+        stateid: Some(o.stateid.other),
+        share_access: o.share_access,
+        share_deny: o.share_deny,
+        claim: o.claim,
+        reclaim: o.reclaim,
+    }
+}
+
+pub(super) fn deleg_event(kind: Nfs4EventKind, d: &Nfs4Deleg) -> Nfs4DelegEvent {
+    Nfs4DelegEvent { kind, clientid: d.clientid, fh: d.fh.clone(), stateid: d.stateid.other, write: d.write, reclaim: d.reclaim }
+}
