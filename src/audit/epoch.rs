@@ -22,8 +22,11 @@ pub const GRACE_TICK_NS: Ts = 5_000_000_000;
 pub enum EvidenceKind {
     /// NLM DENIED_GRACE_PERIOD to a non-reclaim request, NFS4ERR_GRACE.
     GraceRefusal,
-    /// NFS4ERR_NO_GRACE to a reclaim, an NLM reclaim refused with DENIED_GRACE_PERIOD.
+    /// An NLM reclaim refused with DENIED_GRACE_PERIOD: grace is over.
     NoGrace,
+    /// NFS4ERR_NO_GRACE to a reclaim: this client may no longer reclaim (grace is over,
+    /// or the server has no record of the client, or it sent RECLAIM_COMPLETE).
+    ClientNoGrace,
     StaleClientid,
     StaleStateid,
     BadSession,
@@ -46,7 +49,7 @@ pub enum EvidenceKind {
 impl EvidenceKind {
     /// Evidence that a new server instance is answering (grace-rules.md 1–3, 5, 6).
     pub fn opens_epoch(self) -> bool {
-        !matches!(self, EvidenceKind::NoGrace | EvidenceKind::ReclaimComplete | EvidenceKind::ConnectionsReset)
+        !matches!(self, EvidenceKind::NoGrace | EvidenceKind::ClientNoGrace | EvidenceKind::ReclaimComplete | EvidenceKind::ConnectionsReset)
     }
 
     /// Whether this evidence alone proves a restart (reclaims and resets only suggest one).

@@ -166,6 +166,10 @@ pub struct Auditor {
     restarts: Vec<(IpAddr, Ts)>,
     /// Connections the client side closed first (client, server).
     client_closed: HashSet<(Endpoint, Endpoint)>,
+    /// NFSv4 evidence already read, per server IP.
+    v4_seen: HashMap<IpAddr, usize>,
+    /// RECLAIM_COMPLETE accepted per (server, epoch, client owner).
+    reclaim_completes: HashMap<(IpAddr, usize, Vec<u8>), FrameRef>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     finished: bool,
@@ -184,6 +188,8 @@ impl Auditor {
             last_lock: HashMap::new(),
             restarts: Vec::new(),
             client_closed: HashSet::new(),
+            v4_seen: HashMap::new(),
+            reclaim_completes: HashMap::new(),
             first_ts: None,
             last_ts: 0,
             finished: false,
@@ -288,7 +294,41 @@ impl Auditor {
         sa.epochs.push(e);
         let gone = self.tracker.nlm_restart(server, boundary, at);
         self.keep_old(server, server, index, gone);
+        self.keep_old_v4(server, server, index, boundary);
         self.import_failover(server, index, at);
+    }
+
+    /// The NFSv4 locks the previous instance had granted before `before` become
+    /// reclaimable in epoch `epoch` of `server`.
+    fn keep_old_v4(&mut self, server: IpAddr, source: IpAddr, epoch: usize, before: Ts) {
+        let held = self.tracker.journal().nfs4_held_before(source, before);
+        let st = self.tracker.nfs4(source);
+        let locks: Vec<LockRef> = held
+            .locks
+            .iter()
+            .map(|(fh, h)| {
+                let client = st.and_then(|s| s.client(h.owner.clientid));
+                LockRef {
+                    protocol: format!("NFSv4.{}", h.meta.minor),
+                    client: client.map_or(source, |c| c.addr),
+                    client_name: client.map(|c| c.owner_text()).unwrap_or_else(|| format!("clientid {:016x}", h.owner.clientid)),
+                    owner: format!("lock owner {}", hex(&h.owner.owner)),
+                    fh: fh.to_vec(),
+                    range: h.range,
+                    exclusive: h.exclusive,
+                    granted: h.meta.granted,
+                    reclaim: h.meta.reclaim,
+                }
+            })
+            .collect();
+        let sa = self.servers.entry(server).or_default();
+        for lock in locks {
+            if sa.old.len() >= MAX_OLD {
+                sa.old_dropped += 1;
+                continue;
+            }
+            sa.old.push(OldLock { epoch, lock, source, reclaimed: None });
+        }
     }
 
     fn is_failover_target(&self, server: IpAddr) -> bool {
@@ -320,6 +360,7 @@ impl Auditor {
                 e.failover_from = Some(old);
             }
             self.keep_old(server, old, index, gone);
+            self.keep_old_v4(server, old, index, i64::MAX);
         }
     }
 
@@ -362,6 +403,10 @@ impl Auditor {
             self.seq = last.seq + 1;
         }
         for e in events {
+            if let What::Nfs4Lock(_) | What::Nfs4Open(_) = &e.what {
+                self.v4_journal(&e);
+                continue;
+            }
             let What::NlmLock(l) = &e.what else { continue };
             let server = e.server;
             let lock = nlm_lock_ref(&l.fh, &l.owner, l.exclusive, l.range, e.at, l.reclaim, l.vers);
@@ -392,6 +437,97 @@ impl Auditor {
                 LockEventKind::Refused(s) if reclaim => {
                     self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: format!("NLM reclaim refused {}", s.name()) }, false);
                     self.count_reclaim(server, e.at.ts, outcome(s.name()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A granted NFSv4 LOCK or OPEN becomes a candidate; a reclaim marks its old lock.
+    fn v4_journal(&mut self, e: &crate::state::journal::Event) {
+        use crate::state::journal::Nfs4EventKind;
+        let server = e.server;
+        let st = self.tracker.nfs4(server);
+        let (kind, clientid, owner, fh, range, exclusive, reclaim, minor) = match &e.what {
+            What::Nfs4Lock(l) if l.kind == Nfs4EventKind::Granted => {
+                (GrantKind::V4Lock, l.owner.clientid, format!("lock owner {}", hex(&l.owner.owner)), l.fh.clone(), l.range, l.exclusive, l.reclaim, l.minor)
+            }
+            What::Nfs4Open(o) if o.kind == Nfs4EventKind::Granted => {
+                let Some(fh) = o.fh.clone() else { return };
+                let minor = st.and_then(|s| s.client(o.clientid)).map_or(0, |c| c.minor);
+                (GrantKind::V4Open, o.clientid, format!("open owner {}", hex(&o.open_owner)), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
+            }
+            _ => return,
+        };
+        let client = st.and_then(|s| s.client(clientid));
+        let owner_bytes = client.map(|c| c.owner.clone()).unwrap_or_default();
+        let lock = LockRef {
+            protocol: format!("NFSv4.{minor}"),
+            client: client.map_or(server, |c| c.addr),
+            client_name: client.map(|c| c.owner_text()).unwrap_or_else(|| format!("clientid {clientid:016x}")),
+            owner,
+            fh,
+            range,
+            exclusive,
+            granted: e.at,
+            reclaim,
+        };
+        let session_seen = client.is_some_and(|c| !c.inferred);
+        let epoch = self.servers.get(&server).and_then(|sa| sa.epoch_at(e.at.ts)).map_or(0, |ep| ep.index);
+        let reclaim_complete = self.reclaim_completes.get(&(server, epoch, owner_bytes)).copied();
+        if reclaim {
+            self.reclaimed(server, &lock);
+            let outcome = if kind == GrantKind::V4Lock { "LOCK reclaim granted" } else { "OPEN reclaim granted" };
+            self.count_reclaim(server, e.at.ts, (0, "NFSv4", outcome.into()));
+        }
+        self.candidate(Candidate { server, lock, kind, reclaim, minor: Some(minor), reclaim_complete, session_seen });
+    }
+
+    /// Restart evidence the NFSv4 state found in the last message.
+    fn v4_evidence(&mut self, server: IpAddr) {
+        use crate::state::nfs4::EvidenceKind as V4;
+        let list = self.tracker.nfs4_evidence(server);
+        let from = self.v4_seen.get(&server).copied().unwrap_or(0);
+        if list.len() <= from {
+            return;
+        }
+        let new: Vec<_> = list[from..].to_vec();
+        self.v4_seen.insert(server, list.len());
+        for v in new {
+            let client = Some(v.client_addr);
+            let note = format!("NFSv4.{} {} {}", v.minor, v.op, crate::proto::nfs4::status_name(v.status).unwrap_or("NFS4_OK"));
+            let ev = |kind| Evidence { kind, at: v.at, client, note: note.clone() };
+            let owner = v.client_owner.clone().unwrap_or_default();
+            let epoch_now = |a: &Self| a.servers.get(&server).and_then(|sa| sa.epochs.last()).map_or(0, |e| e.index);
+            match v.kind {
+                V4::StaleClientid if v.known => self.evidence(server, ev(EvidenceKind::StaleClientid), false),
+                V4::StaleStateid if v.known => self.evidence(server, ev(EvidenceKind::StaleStateid), false),
+                V4::BadSession if v.known => self.evidence(server, ev(EvidenceKind::BadSession), false),
+                V4::RestartReclaimNeeded => self.evidence(server, ev(EvidenceKind::RestartReclaimNeeded), false),
+                V4::ClientidEpochChange => self.evidence(server, ev(EvidenceKind::ClientidEpoch), true),
+                V4::ReclaimBad | V4::ReclaimConflict | V4::ReclaimGranted => self.evidence(server, ev(EvidenceKind::Reclaim), false),
+                // An NFSv4.1 client gets NFS4ERR_GRACE before its own RECLAIM_COMPLETE
+                // even outside grace: only then is it no proof of the server's grace.
+                V4::GraceRefused => {
+                    let e = epoch_now(self);
+                    if v.minor == 0 || self.reclaim_completes.contains_key(&(server, e, owner)) {
+                        self.evidence(server, ev(EvidenceKind::GraceRefusal), false);
+                    }
+                }
+                // NO_GRACE says this client may no longer reclaim (grace over, or not in
+                // the server's recovery records): evidence, but no proof of grace's end.
+                V4::NoGrace => self.evidence(server, ev(EvidenceKind::ClientNoGrace), false),
+                V4::ReclaimComplete => {
+                    let e = epoch_now(self);
+                    self.evidence(server, ev(EvidenceKind::ReclaimComplete), false);
+                    match self.reclaim_completes.get(&(server, e, owner.clone())).copied() {
+                        Some(first) => rules::second_reclaim_complete(self, server, e, &v, first),
+                        None => {
+                            if self.reclaim_completes.len() < MAX_CONTACTS {
+                                self.reclaim_completes.insert((server, e, owner), v.at);
+                            }
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -563,6 +699,7 @@ impl Sink for Auditor {
             }
         }
         self.message_evidence(m);
+        self.v4_evidence(server);
         self.journal();
         // A reply is a sign of life of the instance it belongs to (once its evidence is in).
         if !m.is_call() {

@@ -135,7 +135,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
             out.push(verdict(a, "GW002", cy, c.server, &c.lock, e.index, s, "granted", Vec::new()));
         }
         // GW005: the grant collides with a pre-restart lock another client could still reclaim.
-        if let Some(cy) = certainty(in_grace) {
+        if let (Some(cy), false) = (certainty(in_grace), c.kind == GrantKind::V4Open) {
             for o in sa.old.iter().filter(|o| o.epoch == e.index && o.reclaimed.is_none_or(|r| r.ts > t)) {
                 if c.lock.conflicts(&o.lock) {
                     let s = format!(
@@ -211,4 +211,27 @@ pub(super) fn at_end(a: &mut Auditor) {
         }
     }
     a.verdicts.extend(out);
+}
+
+/// GW008: the server accepted a second RECLAIM_COMPLETE from the same client.
+pub(super) fn second_reclaim_complete(a: &mut Auditor, server: IpAddr, epoch: usize, v: &crate::state::nfs4::Nfs4Evidence, first: crate::net::FrameRef) {
+    let owner = v.client_owner.as_deref().map(|o| String::from_utf8_lossy(o).into_owned()).unwrap_or_default();
+    a.verdicts.push(Verdict {
+        id: "GW008",
+        severity: severity_of("GW008"),
+        certainty: Certainty::Certain,
+        server,
+        protocol: format!("NFSv4.{}", v.minor),
+        client: v.client_addr,
+        client_name: owner.clone(),
+        owner: String::new(),
+        fh: String::new(),
+        path: None,
+        range: None,
+        exclusive: None,
+        summary: format!("second RECLAIM_COMPLETE from {owner} accepted (the first at frame {})", first.frame),
+        grant: Mark { label: "second RECLAIM_COMPLETE accepted".into(), at: v.at },
+        evidence: vec![Mark { label: "first RECLAIM_COMPLETE accepted".into(), at: first }],
+        epoch,
+    });
 }
