@@ -34,6 +34,14 @@ struct Msg {
     lock_reclaim: bool,
     nlm_reclaim: bool,
     nsm_proc: Option<u32>,
+    /// Source and destination IP addresses.
+    src: String,
+    dst: String,
+    /// NLM calls: the procedure, and the lock's file handle (hex), offset and length.
+    nlm_proc: Option<u32>,
+    nlm_lock: Option<(String, u64, u64)>,
+    /// NFSv4 LOCK in a call: offset and length.
+    v4_lock: Option<(u64, u64)>,
 }
 
 #[derive(Default)]
@@ -41,13 +49,22 @@ struct Wire(Vec<Msg>);
 
 impl Sink for Wire {
     fn message(&mut self, m: &Message<'_>) {
-        let mut w = Msg { frame: m.at.frame, xid: format!("{:#010x}", m.xid), reply: !m.is_call(), ..Msg::default() };
+        let mut w = Msg {
+            frame: m.at.frame,
+            xid: format!("{:#010x}", m.xid),
+            reply: !m.is_call(),
+            src: m.src.ip.to_string(),
+            dst: m.dst.ip.to_string(),
+            ..Msg::default()
+        };
         let id = m.proc_id();
         if id.is_some_and(|i| i.prog == gracewatch::proto::NSM) && m.is_call() {
             w.nsm_proc = id.map(|i| i.proc_);
         }
         match &m.kind {
             Kind::Call { body: CallBody::Nlm(c), .. } => {
+                w.nlm_proc = id.map(|i| i.proc_);
+                w.nlm_lock = c.lock().map(|l| (l.fh.hex(), l.offset, l.len));
                 w.nlm_reclaim = c.reclaim() == Some(true);
                 // *_RES calls carry the server's answer
                 w.nlm_stat = c.stat().map(|s| s.code());
@@ -56,7 +73,10 @@ impl Sink for Wire {
                 for a in c.args() {
                     match a {
                         OpArgs::Open(o) => w.claim_previous |= o.claim.claim_type() == 1,
-                        OpArgs::Lock(l) => w.lock_reclaim |= l.reclaim,
+                        OpArgs::Lock(l) => {
+                            w.lock_reclaim |= l.reclaim;
+                            w.v4_lock = Some((l.offset, l.length));
+                        }
                         _ => {}
                     }
                 }
@@ -185,6 +205,7 @@ fn lab_failover() {
     assert!(count_replies(m, |c| c.lock_reclaim, |r| r.nfsstat4.iter().all(|s| *s == 0)) >= 2);
     assert!(count_replies(m, |c| !c.nlm_reclaim && c.nlm_stat.is_none(), nlm_status(4)) >= 1, "no grace on B");
     assert!(man.locks_at_end.len() == 5 && man.expected_verdicts.is_empty());
+    assert_eq!(man.audit_args, ["--failover", "127.0.0.2=127.0.0.3"]);
 }
 
 #[test]
@@ -226,6 +247,125 @@ fn lab_nsm() {
 fn lab_busy() {
     let Some(r) = record("busy") else { return };
     assert!(r.run.manifest.locks_at_end.len() > 300);
+}
+
+/// Calls matching `pred`, each with its reply, in wire order.
+fn answered(msgs: &[Msg], pred: impl Fn(&Msg) -> bool) -> Vec<(&Msg, &Msg)> {
+    msgs.iter().filter(|m| !m.reply && pred(m)).filter_map(|c| reply_of(msgs, c).map(|r| (c, r))).collect()
+}
+
+fn all_ok(r: &Msg) -> bool {
+    !r.nfsstat4.is_empty() && r.nfsstat4.iter().all(|s| *s == 0)
+}
+
+const NLM_TEST: u32 = 1;
+const NLM_LOCK: u32 = 2;
+
+/// Every expected verdict has its frames resolved, the first of them is a reply
+/// on the wire to the verdict's first xid, and the certainty is one of the two words.
+fn check_verdict_frames(r: &Recorded) {
+    for v in &r.run.manifest.expected_verdicts {
+        assert_eq!(v.frames.len(), v.xids.len(), "verdict {} frames not resolved", v.id);
+        let f = v.frames[0];
+        let m = r.msgs.iter().find(|m| m.frame == f && m.reply).unwrap_or_else(|| panic!("verdict {}: frame {f} is not a reply", v.id));
+        assert_eq!(m.xid, format!("{:#010x}", v.xids[0]), "verdict {}", v.id);
+        assert!(v.certainty == "certain" || v.certainty == "possible", "{}", v.certainty);
+    }
+}
+
+fn verdict_ids(man: &gracewatch::lab::manifest::Manifest) -> Vec<(&str, &str, &str)> {
+    let mut v: Vec<_> = man.expected_verdicts.iter().map(|v| (v.id.as_str(), v.client.as_str(), v.certainty.as_str())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn lab_bogus_reclaim() {
+    let Some(r) = record("bogus-reclaim") else { return };
+    let (m, man) = (&r.msgs, &r.run.manifest);
+    check_verdict_frames(&r);
+    let (c3, v40) = ("127.0.10.3", "127.0.10.4");
+    // The old epoch: the grants before the first grace refusal (the restart lies after them).
+    let first_refusal = m.iter().filter(|x| x.reply && x.nlm_stat == Some(4)).map(|x| x.frame).min().expect("grace refusal");
+    let old_grants: Vec<_> = answered(m, |c| !c.nlm_reclaim && !c.lock_reclaim && (c.nlm_proc == Some(NLM_LOCK) || c.v4_lock.is_some()))
+        .into_iter()
+        .filter(|(_, r)| r.frame < first_refusal && (r.nlm_stat == Some(0) || all_ok(r)))
+        .collect();
+    assert_eq!(old_grants.len(), 2, "old epoch: one NLM and one v4 lock");
+    let last_old = old_grants.iter().map(|(_, r)| r.frame).max().unwrap();
+    // nlmc3 never talked to the server before the restart ...
+    assert!(m.iter().filter(|x| x.src == c3 || x.dst == c3).all(|x| x.frame > last_old), "nlmc3 seen in the old epoch");
+    // ... is refused a normal lock, granted the same lock as a reclaim, refused again
+    let c3_locks: Vec<(bool, Option<u32>)> = answered(m, |c| c.src == c3 && c.nlm_proc == Some(NLM_LOCK)).iter().map(|(c, r)| (c.nlm_reclaim, r.nlm_stat)).collect();
+    assert_eq!(c3_locks, [(false, Some(4)), (true, Some(0)), (false, Some(4))]);
+    // the v4.0 client held only [0,100) and reclaims [0,100) and [1000,1100): both granted
+    let held: Vec<_> = old_grants.iter().filter(|(c, _)| c.src == v40).map(|(c, _)| c.v4_lock).collect();
+    assert_eq!(held, [Some((0, 100))]);
+    let rec: Vec<_> = answered(m, |c| c.src == v40 && c.lock_reclaim).iter().map(|(c, r)| (c.v4_lock, all_ok(r))).collect();
+    assert_eq!(rec, [(Some((0, 100)), true), (Some((1000, 100)), true)]);
+    assert!(count_replies(m, |c| c.claim_previous, all_ok) == 1);
+    // after grace the bogus NLM lock is really held: TEST by nlmc1 DENIED
+    assert!(answered(m, |c| c.nlm_proc == Some(NLM_TEST)).iter().any(|(_, r)| r.nlm_stat == Some(1)), "TEST not DENIED");
+    assert_eq!(verdict_ids(man), [("GW004", "127.0.10.3", "certain"), ("GW004", "127.0.10.4", "certain")]);
+    assert_eq!(man.locks_at_end.len(), 4);
+}
+
+#[test]
+fn lab_failover_norecords() {
+    let Some(r) = record("failover-norecords") else { return };
+    let (m, man) = (&r.msgs, &r.run.manifest);
+    use gracewatch::client::nfs4::status::*;
+    check_verdict_frames(&r);
+    assert_eq!(man.audit_args, ["--failover", "127.0.0.2=127.0.0.3"]);
+    let b = "127.0.0.3";
+    // every v4 reclaim on B is refused with NO_GRACE (B has no recovery records)
+    let rec: Vec<_> = answered(m, |c| c.dst == b && (c.claim_previous || c.lock_reclaim)).into_iter().map(|(_, r)| r).collect();
+    assert_eq!(rec.len(), 2);
+    assert!(rec.iter().all(|r| r.nfsstat4.contains(&NO_GRACE)), "{rec:?}");
+    assert_eq!(count_replies(m, |c| c.lock_reclaim, all_ok), 0, "a v4 lock was reclaimed");
+    let last_no_grace = rec.iter().map(|r| r.frame).max().unwrap();
+    // NLM reclaims on B are granted, and B is still in grace after the NO_GRACE answers
+    let nlm: Vec<_> = answered(m, |c| c.dst == b && c.nlm_proc == Some(NLM_LOCK));
+    let granted_reclaims = nlm.iter().filter(|(c, r)| c.nlm_reclaim && r.nlm_stat == Some(0)).count();
+    assert_eq!(granted_reclaims, 2);
+    assert!(nlm.iter().any(|(c, r)| !c.nlm_reclaim && r.nlm_stat == Some(4) && r.frame > last_no_grace), "B not in grace after NO_GRACE");
+    assert!(answered(m, |c| c.dst == b).iter().any(|(_, r)| r.nfsstat4.contains(&GRACE) && r.frame > last_no_grace), "no NFS4ERR_GRACE on B");
+    // grace over on the wire: a reclaim refused, then the newcomer granted
+    let over = nlm.iter().find(|(c, r)| c.nlm_reclaim && r.nlm_stat == Some(4)).expect("reclaim after grace refused").1.frame;
+    assert!(nlm.iter().any(|(c, r)| !c.nlm_reclaim && r.nlm_stat == Some(0) && r.frame > over));
+    // the v4 clients lock the same ranges afresh on B, after grace
+    for (client, range) in [("127.0.10.4", (0, 1000)), ("127.0.10.5", (100, 100))] {
+        let on_a = answered(m, |c| c.src == client && c.dst == "127.0.0.2" && c.v4_lock.is_some());
+        assert!(on_a.iter().any(|(c, r)| c.v4_lock == Some(range) && all_ok(r)), "{client}: no lock on A");
+        let fresh = answered(m, |c| c.src == client && c.dst == b && c.v4_lock.is_some() && !c.lock_reclaim);
+        assert!(fresh.iter().any(|(c, r)| c.v4_lock == Some(range) && all_ok(r) && r.frame > over), "{client}: no fresh lock on B");
+    }
+    assert_eq!(verdict_ids(man), [("GW006", "127.0.10.4", "certain"), ("GW006", "127.0.10.5", "certain")]);
+    assert!(man.expected_verdicts.iter().all(|v| v.server == b));
+}
+
+#[test]
+fn lab_cluster() {
+    let Some(r) = record("cluster") else { return };
+    let (m, man) = (&r.msgs, &r.run.manifest);
+    check_verdict_frames(&r);
+    assert_eq!(man.audit_args, ["--cluster", "127.0.0.2,127.0.0.3"]);
+    let (a, b) = ("127.0.0.2", "127.0.0.3");
+    let locks = answered(m, |c| c.nlm_proc == Some(NLM_LOCK));
+    // nlmc1's lock through A, and nlmc3's requests through B for the same handle and range
+    let (c1, r1) = locks.iter().find(|(c, _)| c.src == "127.0.10.1" && c.dst == a && !c.nlm_reclaim).expect("nlmc1 lock");
+    assert_eq!(r1.nlm_stat, Some(0));
+    let same: Vec<_> = locks.iter().filter(|(c, _)| c.src == "127.0.10.3" && c.dst == b && c.nlm_lock == c1.nlm_lock).collect();
+    assert_eq!(same.iter().map(|(_, r)| r.nlm_stat).collect::<Vec<_>>(), [Some(1), Some(0)], "B: refused before A's restart, granted after");
+    // B's grants to nlmc3 lie between two grace refusals of A
+    let refusals: Vec<u64> = locks.iter().filter(|(c, r)| c.dst == a && !c.nlm_reclaim && r.nlm_stat == Some(4)).map(|(_, r)| r.frame).collect();
+    let grants: Vec<u64> = locks.iter().filter(|(c, r)| c.src == "127.0.10.3" && c.dst == b && r.nlm_stat == Some(0)).map(|(_, r)| r.frame).collect();
+    assert_eq!(grants.len(), 2);
+    assert!(refusals.len() == 2 && refusals[0] < grants[0] && grants[1] < refusals[1], "{refusals:?} {grants:?}");
+    // nlmc1's reclaim through A is then refused: the range is gone
+    let rc: Vec<_> = locks.iter().filter(|(c, _)| c.src == "127.0.10.1" && c.nlm_reclaim).map(|(_, r)| r.nlm_stat).collect();
+    assert_eq!(rc, [Some(1)]);
+    assert_eq!(verdict_ids(man), [("GW005", "127.0.10.3", "certain"), ("GW007", "127.0.10.3", "certain"), ("GW007", "127.0.10.3", "certain")]);
 }
 
 fn captures_dir() -> PathBuf {

@@ -119,6 +119,9 @@ pub struct Manifest {
     pub events: Vec<Event>,
     pub locks_at_end: Vec<LockRecord>,
     pub expected_verdicts: Vec<Verdict>,
+    /// Options the audit of this capture needs besides the grace period and lease
+    /// (which come from `servers`), e.g. `["--failover", "127.0.0.2=127.0.0.3"]`.
+    pub audit_args: Vec<String>,
     pub notes: Vec<String>,
 }
 
@@ -192,6 +195,7 @@ mod tests {
                 frames: vec![],
                 certainty: "certain".into(),
             }],
+            audit_args: vec![],
             notes: vec![],
         };
         let mut f = HashMap::new();

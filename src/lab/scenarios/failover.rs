@@ -20,6 +20,7 @@ pub fn run(r: &mut Rec<'_>) -> Result<()> {
     );
     let a = GaneshaCfg::new("a", SERVER_A, GRACE, LEASE);
     let b = GaneshaCfg::new("b", SERVER_B, GRACE, LEASE);
+    r.m.audit_args = vec!["--failover".into(), format!("{}={}", a.ip, b.ip)];
     let lab = r.lab;
     lab.in_ns(|| body(r, &a, &b))?
 }

@@ -2,9 +2,12 @@
 //! manifest of what happened. [`record`] runs one with tcpdump and writes
 //! `<name>.pcap` and `<name>.json`.
 
+mod bogus_reclaim;
 mod busy;
 mod clean_restart;
+mod cluster;
 mod failover;
+mod failover_norecords;
 mod graceless;
 mod nsm;
 
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Every scenario, in recording order.
-pub const ALL: &[&str] = &["clean-restart", "failover", "graceless", "nsm", "busy"];
+pub const ALL: &[&str] = &["clean-restart", "failover", "graceless", "nsm", "busy", "bogus-reclaim", "failover-norecords", "cluster"];
 
 pub const SERVER_A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 pub const SERVER_B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
@@ -66,6 +69,7 @@ impl<'a> Rec<'a> {
                 events: vec![],
                 locks_at_end: vec![],
                 expected_verdicts: vec![],
+                audit_args: vec![],
                 notes: vec![
                     "t: seconds since the first frame of the capture (as tshark's frame.time_relative); reply_time: the reply frame's time".into(),
                     "NSM calls seen on the wire (ganesha to statd, sm-notify to monitored hosts) are listed as nsm events with their frames".into(),
@@ -301,6 +305,9 @@ pub fn record(name: &str, out_dir: Option<&Path>) -> Result<Run> {
         "graceless" => graceless::run(&mut rec),
         "nsm" => nsm::run(&mut rec),
         "busy" => busy::run(&mut rec),
+        "bogus-reclaim" => bogus_reclaim::run(&mut rec),
+        "failover-norecords" => failover_norecords::run(&mut rec),
+        "cluster" => cluster::run(&mut rec),
         _ => super::err(format!("unknown scenario {name}; known: {ALL:?}")),
     };
     let dropped = lab.stop_tcpdump(&td)?;
