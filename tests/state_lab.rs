@@ -15,13 +15,12 @@ fn manifest(name: &str) -> Value {
 }
 
 /// What the operator would tell gracewatch about the scenario: the servers' grace
-/// period, and the failover when there are two servers.
+/// period and lease, and the manifest's failovers and clusters.
 pub fn scenario_args(m: &Value) -> Vec<String> {
     let servers = m["servers"].as_array().unwrap();
     let mut v = vec!["--grace-period".to_string(), servers[0]["grace_period_s"].to_string(), "--lease".into(), servers[0]["lease_lifetime_s"].to_string()];
-    if servers.len() == 2 {
-        v.push("--failover".into());
-        v.push(format!("{}={}", servers[0]["ip"].as_str().unwrap(), servers[1]["ip"].as_str().unwrap()));
+    if let Some(a) = m["audit_args"].as_array() {
+        v.extend(a.iter().map(|x| x.as_str().unwrap().to_string()));
     }
     v
 }
@@ -166,6 +165,21 @@ fn graceless_locks() {
 #[test]
 fn nsm_locks() {
     check("nsm");
+}
+
+#[test]
+fn bogus_reclaim_locks() {
+    check("bogus-reclaim");
+}
+
+#[test]
+fn failover_norecords_locks() {
+    check("failover-norecords");
+}
+
+#[test]
+fn cluster_locks() {
+    check("cluster");
 }
 
 #[test]

@@ -119,6 +119,11 @@ pub struct ServerAudit {
     first_contact: HashMap<String, Ts>,
     pub gaps: u64,
     pub gap_bytes: u64,
+    /// The server refused connections before it first answered: the capture saw its
+    /// first instance start.
+    pub seen_starting: bool,
+    /// Reclaims the server refused: (epoch, client address, client name, reply).
+    pub refused_reclaims: Vec<(usize, IpAddr, String, FrameRef)>,
 }
 
 impl ServerAudit {
@@ -139,6 +144,19 @@ impl ServerAudit {
     /// Whether the client (by address or name) was heard from after `t`.
     pub fn came_back(&self, l: &LockRef, t: Ts) -> bool {
         [l.client.to_string(), l.client_name.clone()].iter().any(|k| self.contacts.get(k).is_some_and(|c| *c > t))
+    }
+
+    /// The reclaims of `l`'s client the server refused in `epoch`.
+    pub fn refusals_of(&self, epoch: usize, l: &LockRef) -> impl Iterator<Item = FrameRef> + '_ {
+        let (ip, name) = (l.client, l.client_name.clone());
+        self.refused_reclaims.iter().filter(move |(e, c, n, _)| *e == epoch && (*n == name || *c == ip)).map(|r| r.3)
+    }
+
+    fn refused(&mut self, t: Ts, client: IpAddr, name: String, at: FrameRef) {
+        let e = self.epoch_at(t).map_or(0, |e| e.index);
+        if self.refused_reclaims.len() < MAX_CONTACTS {
+            self.refused_reclaims.push((e, client, name, at));
+        }
     }
 
     pub fn first_contact(&self, l: &LockRef) -> Option<Ts> {
@@ -170,6 +188,11 @@ pub struct Auditor {
     v4_seen: HashMap<IpAddr, usize>,
     /// RECLAIM_COMPLETE accepted per (server, epoch, client owner).
     reclaim_completes: HashMap<(IpAddr, usize, Vec<u8>), FrameRef>,
+    /// NFSv4 reclaims granted with no old state of the client owner behind them:
+    /// (server, reply frame).
+    v4_unknown_reclaims: HashSet<(IpAddr, u16, u64)>,
+    /// The boot epoch in the clientids of each server instance: (server, epoch) → boot.
+    boots: HashMap<(IpAddr, usize), u32>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     finished: bool,
@@ -190,6 +213,8 @@ impl Auditor {
             client_closed: HashSet::new(),
             v4_seen: HashMap::new(),
             reclaim_completes: HashMap::new(),
+            v4_unknown_reclaims: HashSet::new(),
+            boots: HashMap::new(),
             first_ts: None,
             last_ts: 0,
             finished: false,
@@ -207,6 +232,10 @@ impl Auditor {
     /// Timestamp of the last message seen.
     pub fn last_seen(&self) -> Ts {
         self.last_ts
+    }
+
+    pub(crate) fn v4_reclaim_unknown(&self, server: IpAddr, at: FrameRef) -> bool {
+        self.v4_unknown_reclaims.contains(&(server, at.file, at.frame))
     }
 
     pub fn config(&self) -> &AuditConfig {
@@ -247,8 +276,9 @@ impl Auditor {
     /// Take a piece of evidence for `server`; open an epoch when it shows a new instance.
     pub(crate) fn evidence(&mut self, server: IpAddr, ev: Evidence, force_new: bool) {
         let grace = self.cfg.grace;
+        let target = self.is_failover_target(server);
         let sa = self.server(server);
-        let open = ev.kind.opens_epoch() && (ev.kind != EvidenceKind::Reclaim || sa.last_close.is_some());
+        let open = ev.kind.opens_epoch() && (ev.kind != EvidenceKind::Reclaim || sa.last_close.is_some() || target);
         let new_epoch = match sa.epochs.last() {
             _ if !open => false,
             None => true,
@@ -270,7 +300,6 @@ impl Auditor {
             _ => None,
         };
         let start_lo = start_lo.or_else(|| self.failover_source_last_sign(server, ev.at.ts));
-        let target = self.is_failover_target(server);
         let sa = self.servers.get_mut(&server).expect("server");
         if sa.epochs.is_empty() {
             match sa.first_seen {
@@ -432,11 +461,13 @@ impl Auditor {
                     self.evidence(server, Evidence { kind, at: e.at, client: Some(l.owner.client), note: note.into() }, false);
                     if reclaim {
                         self.count_reclaim(server, e.at.ts, outcome("DENIED_GRACE_PERIOD"));
+                        self.server(server).refused(e.at.ts, l.owner.client, l.owner.caller_name.clone(), e.at);
                     }
                 }
                 LockEventKind::Refused(s) if reclaim => {
                     self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: format!("NLM reclaim refused {}", s.name()) }, false);
                     self.count_reclaim(server, e.at.ts, outcome(s.name()));
+                    self.server(server).refused(e.at.ts, l.owner.client, l.owner.caller_name.clone(), e.at);
                 }
                 _ => {}
             }
@@ -504,8 +535,30 @@ impl Auditor {
                 V4::StaleStateid if v.known => self.evidence(server, ev(EvidenceKind::StaleStateid), false),
                 V4::BadSession if v.known => self.evidence(server, ev(EvidenceKind::BadSession), false),
                 V4::RestartReclaimNeeded => self.evidence(server, ev(EvidenceKind::RestartReclaimNeeded), false),
-                V4::ClientidEpochChange => self.evidence(server, ev(EvidenceKind::ClientidEpoch), true),
-                V4::ReclaimBad | V4::ReclaimConflict | V4::ReclaimGranted => self.evidence(server, ev(EvidenceKind::Reclaim), false),
+                V4::ClientidEpochChange => {
+                    // A new boot epoch: a new instance, unless this one already has it.
+                    let boot = v.epochs.map(|(_, new)| new);
+                    let e = epoch_now(self);
+                    let known_boot = self.boots.get(&(server, e)).copied();
+                    let force = known_boot.is_some() && known_boot != boot;
+                    self.evidence(server, ev(EvidenceKind::ClientidEpoch), force);
+                    if let Some(b) = boot {
+                        let e = epoch_now(self);
+                        if self.boots.len() < MAX_CONTACTS {
+                            self.boots.insert((server, e), b);
+                        }
+                    }
+                }
+                V4::ReclaimBad | V4::ReclaimConflict => {
+                    self.evidence(server, ev(EvidenceKind::Reclaim), false);
+                    self.server(server).refused(v.at.ts, v.client_addr, crate::state::nfs4::owner_text(&owner), v.at);
+                }
+                V4::ReclaimGranted => {
+                    self.evidence(server, ev(EvidenceKind::Reclaim), false);
+                    if !v.known && self.v4_unknown_reclaims.len() < MAX_CONTACTS {
+                        self.v4_unknown_reclaims.insert((server, v.at.file, v.at.frame));
+                    }
+                }
                 // An NFSv4.1 client gets NFS4ERR_GRACE before its own RECLAIM_COMPLETE
                 // even outside grace: only then is it no proof of the server's grace.
                 V4::GraceRefused => {
@@ -516,7 +569,12 @@ impl Auditor {
                 }
                 // NO_GRACE says this client may no longer reclaim (grace over, or not in
                 // the server's recovery records): evidence, but no proof of grace's end.
-                V4::NoGrace => self.evidence(server, ev(EvidenceKind::ClientNoGrace), false),
+                V4::NoGrace => {
+                    self.evidence(server, ev(EvidenceKind::ClientNoGrace), false);
+                    if v.reclaim {
+                        self.server(server).refused(v.at.ts, v.client_addr, crate::state::nfs4::owner_text(&owner), v.at);
+                    }
+                }
                 V4::ReclaimComplete => {
                     let e = epoch_now(self);
                     self.evidence(server, ev(EvidenceKind::ReclaimComplete), false);
@@ -727,6 +785,13 @@ impl Sink for Auditor {
             // A server that closes or resets connections may have died; that bounds when
             // a restart found later happened.
             NetEvent::Close { flow, at } | NetEvent::Reset { flow, at } => {
+                if matches!(e, NetEvent::Reset { .. }) && flow.src.port < flow.dst.port && flow.src.port != 111 {
+                    // Refused before it ever answered: the capture sees it start.
+                    let sa = self.servers.entry(flow.src.ip).or_default();
+                    if sa.last_reply.is_none() {
+                        sa.seen_starting = true;
+                    }
+                }
                 let from_server = self.servers.contains_key(&flow.src.ip) && flow.src.port != 111 && flow.src.port < flow.dst.port;
                 if !from_server {
                     // The client closed first: the server's FIN that follows is an answer.

@@ -105,14 +105,35 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
         }
         // GW004: a reclaim of state the client did not hold before the restart.
         if let Some(e) = epoch.as_ref().filter(|e| e.restarted && (e.index > 0 || e.failover_from.is_some())) {
-            let held = sa.old.iter().any(|o| o.epoch == e.index && o.lock.same_owner(&c.lock) && o.lock.fh == c.lock.fh && o.lock.range.contains(&c.lock.range));
+            let held = match c.kind {
+                // An OPEN reclaim: the NFSv4 state knows whether the client owner had
+                // state before the restart.
+                GrantKind::V4Open => match e.failover_from {
+                    // After a failover the opens were held on the old address.
+                    Some(old) => a.tracker.nfs4(old).is_some_and(|st| {
+                        st.opens.values().any(|o| o.fh.as_deref() == Some(&c.lock.fh) && st.client(o.clientid).is_some_and(|cl| cl.owner_text() == c.lock.client_name))
+                    }),
+                    None => !a.v4_reclaim_unknown(c.server, c.lock.granted),
+                },
+                _ => sa.old.iter().any(|o| o.epoch == e.index && o.lock.same_owner(&c.lock) && o.lock.fh == c.lock.fh && o.lock.range.contains(&c.lock.range)),
+            };
             if !held {
-                // Certain only if the capture saw this client from before the restart.
-                let seen_before = sa.first_contact(&c.lock).is_some_and(|f| f < e.earliest_start());
+                // Certain when the capture saw the previous instance from its start and
+                // every change since; otherwise the lock may predate the capture.
+                let prev_seen_whole = match e.index {
+                    0 => false,
+                    1 => sa.seen_starting || sa.epochs[0].restarted,
+                    _ => true,
+                };
                 let complete = a.tracker.journal().dropped == 0;
-                let cy = if seen_before && complete && !c.lock.protocol.starts_with("NLM") { Certainty::Certain } else { Certainty::Possible };
+                let cy = if prev_seen_whole && complete { Certainty::Certain } else { Certainty::Possible };
                 let s = format!("{what} reclaim granted, but the client held no such lock before the restart");
-                let mut marks = Vec::new();
+                let mut marks: Vec<Mark> = sa
+                    .old
+                    .iter()
+                    .filter(|o| o.epoch == e.index && o.lock.same_client(&c.lock))
+                    .map(|o| Mark { label: format!("what {} held before the restart: {} {}", o.lock.client_name, o.lock.protocol, RangeJson::from(o.lock.range).text()), at: o.lock.granted })
+                    .collect();
                 if let Some(lo) = e.start_lo {
                     marks.push(Mark { label: "the previous instance, whose locks were seen up to here".into(), at: lo });
                 }
@@ -149,6 +170,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
                     );
                     let mut marks = vec![Mark { label: format!("pre-restart lock of {} granted on {}", o.lock.client_name, o.source), at: o.lock.granted }];
                     marks.extend(window_marks(e, grace, true));
+                    marks.extend(sa.refusals_of(e.index, &o.lock).map(|at| Mark { label: format!("{}'s reclaim refused", o.lock.client_name), at }));
                     out.push(verdict(a, "GW005", cy, c.server, &c.lock, e.index, s, "conflicting grant", marks));
                 }
             }
@@ -165,7 +187,25 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
                 for m in &mut marks {
                     m.label = format!("{peer}: {}", m.label);
                 }
-                out.push(verdict(a, "GW007", cy, c.server, &c.lock, epoch.as_ref().map_or(0, |e| e.index), s, "granted", marks));
+                out.push(verdict(a, "GW007", cy, c.server, &c.lock, epoch.as_ref().map_or(0, |e| e.index), s, "granted", marks.clone()));
+                // The peers share the filesystem: a grant here can take a lock the peer's
+                // clients may still reclaim there.
+                let peer_old = a.servers.get(peer).map(|ps| ps.old.iter().filter(|o| o.epoch == pe.index && o.reclaimed.is_none_or(|r| r.ts > t)).cloned().collect::<Vec<_>>()).unwrap_or_default();
+                for o in peer_old.iter().filter(|o| c.kind != GrantKind::V4Open && c.lock.conflicts(&o.lock)) {
+                    let s = format!(
+                        "{what} granted on {} to {} over {}'s lock {} held on cluster member {peer} before its restart, still reclaimable",
+                        c.server,
+                        c.lock.client_name,
+                        o.lock.client_name,
+                        RangeJson::from(o.lock.range).text()
+                    );
+                    let mut m = vec![Mark { label: format!("pre-restart lock of {} granted on {peer}", o.lock.client_name), at: o.lock.granted }];
+                    m.extend(marks.iter().cloned());
+                    if let Some(ps) = a.servers.get(peer) {
+                        m.extend(ps.refusals_of(pe.index, &o.lock).map(|at| Mark { label: format!("{}'s reclaim refused on {peer}", o.lock.client_name), at }));
+                    }
+                    out.push(verdict(a, "GW005", cy, c.server, &c.lock, epoch.as_ref().map_or(0, |e| e.index), s, "conflicting grant", m));
+                }
             }
         }
     }
@@ -190,7 +230,9 @@ pub(super) fn at_end(a: &mut Auditor) {
                 }
                 let cy = if proven { Certainty::Certain } else { Certainty::Possible };
                 let s = format!("{}'s pre-restart {} lock {} was never reclaimed, although the client came back", o.lock.client_name, o.lock.protocol, RangeJson::from(o.lock.range).text());
-                let v = verdict(a, "GW006", cy, *ip, &o.lock, e.index, s, "lock granted before the restart", window_marks(e, grace, false));
+                let mut marks: Vec<Mark> = sa.refusals_of(e.index, &o.lock).map(|at| Mark { label: format!("{}'s reclaim refused", o.lock.client_name), at }).collect();
+                marks.extend(window_marks(e, grace, false));
+                let v = verdict(a, "GW006", cy, *ip, &o.lock, e.index, s, "lock granted before the restart", marks);
                 out.push(v);
             }
             if let Some(over) = e.grace_over_from {

@@ -109,9 +109,14 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     r.verdict("GW005", s, ip2, "NLM LOCK f1 [0,100) granted to nlmc2 over nlmc1's pre-restart lock", vec![g2.xid, held1.xid], "possible");
     r.verdict("GW001", s, ip2, "non-reclaim NLM LOCK granted right after the restart (grace expected)", vec![g2.xid], "possible");
     r.verdict("GW002", s, ip5, "non-reclaim OPEN f3 succeeded right after the restart", vec![open41], "possible");
+    r.verdict("GW002", s, ip5, "non-reclaim LOCK f3 [0,100) succeeded right after the restart", vec![lock41], "possible");
     r.verdict("GW005", s, ip5, "v4.1 LOCK f3 [0,100) granted over the v4.0 client's pre-restart lock", vec![lock41, held40], "possible");
-    r.verdict("GW006", s, ip1, "nlmc1's lock f1 [0,100) never reclaimed although nlmc1 came back", vec![held1.xid, rec1.xid], "possible");
-    r.verdict("GW006", s, ip4, "v4.0 lock f3 [0,100) never reclaimed although the client came back", vec![held40, rec40], "possible");
+    // The server refuses nlmc1's reclaim with DENIED_GRACE_PERIOD: grace is over, on the
+    // wire, so the loss of both holders' locks (and a grace shorter than the lease) is
+    // proven, not assumed.
+    r.verdict("GW006", s, ip1, "nlmc1's lock f1 [0,100) never reclaimed although nlmc1 came back", vec![held1.xid, rec1.xid], "certain");
+    r.verdict("GW006", s, ip4, "v4.0 lock f3 [0,100) never reclaimed although the client came back", vec![held40, rec40], "certain");
+    r.verdict("GW009", s, ip1, "no grace at all, shorter than the lease, while nlmc1 and the v4.0 client had locks to reclaim", vec![held1.xid, rec1.xid], "certain");
 
     r.nlm_lock(s, ip2, &l2, false);
     if let Some(l) = &lk41 {
