@@ -352,22 +352,37 @@ fn busy_end_state_matches_the_manifest() {
 #[test]
 fn state_command_shows_nfsv4_next_to_nlm() {
     let bin = env!("CARGO_BIN_EXE_gracewatch");
-    let out = std::process::Command::new(bin).args(["state", "-r", &path("graceless", "pcap"), "--json"]).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let m = manifest("graceless");
     let srv = m["servers"][0]["ip"].as_str().expect("ip");
+    let grace = m["servers"][0]["grace_period_s"].to_string();
+    // Just after the newcomer's v4.1 LOCK: the holders' locks are reclaimable (not held),
+    // and both newcomers' grants collide with them.
+    let lock41 = m["events"].as_array().unwrap().iter().find(|e| e["kind"] == "v4_lock" && e["what"].as_str().unwrap().contains("after restart")).expect("v4.1 lock");
+    let at = format!("+{}", lock41["reply_time"].as_f64().unwrap() + 0.0002);
+    let args = ["state", "-r", &path("graceless", "pcap"), "--grace-period", &grace, "--at", &at];
+    let out = std::process::Command::new(bin).args(args).arg("--json").output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let s = v["servers"].as_array().expect("servers").iter().find(|s| s["server"] == srv).expect("server");
-    assert!(!s["locks"].as_array().expect("nlm locks").is_empty());
+    assert_eq!(s["locks"].as_array().expect("nlm locks").len(), 1, "only the newcomer holds an NLM lock");
+    let reclaimable = s["reclaimable"].as_array().expect("reclaimable");
+    assert!(reclaimable.iter().any(|r| r["protocol"] == "NLM4" && r["client_name"] == "nlmc1"), "{reclaimable:?}");
     let l4 = s["nfs4"]["locks"].as_array().expect("nfs4 locks");
-    assert_eq!(l4.iter().filter(|l| l["epoch"] == "current").count(), manifest_locks(&m).len());
+    assert_eq!(l4.iter().filter(|l| l["epoch"] == "current").count(), 1);
     assert_eq!(l4.iter().filter(|l| l["epoch"] == "old").count(), 1);
     let conflicts = s["conflicts"].as_array().expect("conflicts");
     assert!(conflicts.iter().any(|c| c["a"]["protocol"] == "nfs4" && c["b"]["protocol"] == "nfs4"));
-    assert!(conflicts.iter().any(|c| c["a"]["protocol"] == "nlm" && c["b"]["protocol"] == "nlm"));
-    let text = std::process::Command::new(bin).args(["state", "-r", &path("graceless", "pcap"), "--server", srv]).output().expect("runs");
+    assert!(conflicts.iter().any(|c| c["a"]["protocol"] == "nlm" && c["b"]["protocol"] == "nlm" && c["a"]["epoch"] == "old"));
+    let text = std::process::Command::new(bin).args(args).args(["--server", srv]).output().expect("runs");
     let text = String::from_utf8_lossy(&text.stdout);
-    for want in ["NLM locks held: 2", "NFSv4 clients:", "NFSv4 locks held: 2", "clientid_epoch_change", "Conflicting locks"] {
+    for want in ["NLM locks held: 1", "Pre-restart locks still reclaimable: 2", "NFSv4 clients:", "NFSv4 locks held: 2", "clientid_epoch_change", "Conflicting locks"] {
         assert!(text.contains(want), "{want:?} missing in\n{text}");
     }
+    // At the end grace is over (the server said so): nothing old is left.
+    let out = std::process::Command::new(bin).args(["state", "-r", &path("graceless", "pcap"), "--grace-period", &grace, "--json"]).output().expect("runs");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let s = v["servers"].as_array().unwrap().iter().find(|s| s["server"] == srv).unwrap();
+    assert!(s["reclaimable"].as_array().unwrap().is_empty());
+    assert_eq!(s["nfs4"]["locks"].as_array().unwrap().iter().filter(|l| l["epoch"] == "old").count(), 0);
+    assert_eq!(s["nfs4"]["locks"].as_array().unwrap().len(), manifest_locks(&m).len());
 }

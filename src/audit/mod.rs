@@ -193,6 +193,8 @@ pub struct Auditor {
     v4_unknown_reclaims: HashSet<(IpAddr, u16, u64)>,
     /// The boot epoch in the clientids of each server instance: (server, epoch) → boot.
     boots: HashMap<(IpAddr, usize), u32>,
+    /// Epochs whose grace ended: the tracker no longer keeps their old NFSv4 state.
+    expired: HashSet<(IpAddr, usize)>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     finished: bool,
@@ -215,6 +217,7 @@ impl Auditor {
             reclaim_completes: HashMap::new(),
             v4_unknown_reclaims: HashSet::new(),
             boots: HashMap::new(),
+            expired: HashSet::new(),
             first_ts: None,
             last_ts: 0,
             finished: false,
@@ -263,6 +266,7 @@ impl Auditor {
             self.restarts.sort_by_key(|r| r.1);
         }
         self.last_ts = self.last_ts.max(ts);
+        self.expire(ts);
         while let Some(&(ip, t)) = self.restarts.first() {
             if t > ts {
                 break;
@@ -270,6 +274,27 @@ impl Auditor {
             self.restarts.remove(0);
             let at = FrameRef { file: 0, frame: 0, ts: t };
             self.evidence(ip, Evidence { kind: EvidenceKind::Operator, at, client: None, note: "--restart".into() }, true);
+        }
+    }
+
+    /// Once a grace period is over, the previous instance's NFSv4 state can no longer be
+    /// reclaimed: the tracker drops it (the audit keeps its own record of it).
+    fn expire(&mut self, now: Ts) {
+        let grace = self.cfg.grace;
+        let due: Vec<(IpAddr, usize, FrameRef)> = self
+            .servers
+            .iter()
+            .filter_map(|(ip, sa)| {
+                let e = sa.epochs.last().filter(|e| e.restarted)?;
+                let (end, _) = e.grace_end(grace);
+                (end < now && !self.expired.contains(&(*ip, e.index))).then_some((*ip, e.index, FrameRef { file: 0, frame: 0, ts: end }))
+            })
+            .collect();
+        for (ip, index, at) in due {
+            self.expired.insert((ip, index));
+            if self.tracker.nfs4(ip).is_some_and(|s| s.has_old_epoch()) {
+                self.tracker.nfs4_drop_old(ip, at);
+            }
         }
     }
 
@@ -666,6 +691,7 @@ impl Auditor {
         while let Some(c) = self.candidates.pop_front() {
             rules::judge(self, &c, true);
         }
+        self.expire(self.last_ts + 1);
         rules::at_end(self);
         self.verdicts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.grant.at.ts.cmp(&b.grant.at.ts)).then(a.id.cmp(b.id)));
     }

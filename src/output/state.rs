@@ -219,8 +219,12 @@ pub fn add_restarts(r: &mut StateReport, a: &crate::audit::Auditor) {
         if rows.is_empty() {
             continue;
         }
+        let extra = reclaimable_conflicts(t, *ip, &rows, r.servers.iter().find(|s| s.server == *ip).map_or(&[][..], |s| &s.locks));
         match r.servers.iter_mut().find(|s| s.server == *ip) {
-            Some(s) => s.reclaimable = rows,
+            Some(s) => {
+                s.reclaimable = rows;
+                s.conflicts.extend(extra);
+            }
             None => r.servers.push(ServerReport {
                 server: *ip,
                 locks: Vec::new(),
@@ -236,6 +240,74 @@ pub fn add_restarts(r: &mut StateReport, a: &crate::audit::Auditor) {
             }),
         }
     }
+}
+
+/// Pre-restart NLM locks still reclaimable that current locks (NLM or NFSv4) of
+/// other clients collide with. (Old NFSv4 locks are already among the tracker's own.)
+fn reclaimable_conflicts(t: &Tracker, ip: IpAddr, rows: &[ReclaimableRow], held: &[LockRow]) -> Vec<nfs4::ConflictRow> {
+    let mut out = Vec::new();
+    let same_file = |a: &str, b: &str, pa: &Option<String>, pb: &Option<String>| a == b || (pa.is_some() && pa == pb);
+    for r in rows.iter().filter(|r| r.protocol.starts_with("NLM")) {
+        let range = Range { start: r.offset, end: r.end };
+        let old = nfs4::LockRef {
+            protocol: "nlm",
+            holder: format!("{} ({}) {}", r.client_name, r.client, r.owner),
+            client: Some(r.client),
+            fh: r.fh.clone(),
+            offset: r.offset,
+            end: r.end,
+            exclusive: r.exclusive,
+            reclaim: false,
+            epoch: "old",
+            granted: r.granted.clone(),
+        };
+        let mut add = |b: nfs4::LockRef, brange: Range, path: Option<String>| {
+            if let Some(o) = range.intersect(&brange) {
+                out.push(nfs4::ConflictRow { path, a: old.clone(), b, overlap_offset: o.start, overlap_end: o.end });
+            }
+        };
+        for l in held {
+            let lr = Range { start: l.offset, end: l.end };
+            if same_file(&l.fh, &r.fh, &l.path, &r.path) && (l.exclusive || r.exclusive) && l.caller_name != r.client_name && lr.overlaps(&range) {
+                let b = nfs4::LockRef {
+                    protocol: "nlm",
+                    holder: format!("{} ({}) oh {} svid {}", l.caller_name, l.client, hex_short(&l.oh), l.svid),
+                    client: Some(l.client),
+                    fh: l.fh.clone(),
+                    offset: l.offset,
+                    end: l.end,
+                    exclusive: l.exclusive,
+                    reclaim: l.reclaim,
+                    epoch: "current",
+                    granted: l.granted.clone(),
+                };
+                add(b, lr, l.path.clone());
+            }
+        }
+        if let Some(st) = t.nfs4(ip) {
+            for h in st.held().filter(|h| !h.is_stale()) {
+                let fh = hex(h.fh);
+                let path = t.path(h.fh);
+                if same_file(&fh, &r.fh, &path, &r.path) && (h.held.exclusive || r.exclusive) && h.held.range.overlaps(&range) {
+                    let owner = h.client.map(|c| c.owner_text()).unwrap_or_default();
+                    let b = nfs4::LockRef {
+                        protocol: "nfs4",
+                        holder: format!("{owner} lock owner {}", hex_short(&hex(&h.held.owner.owner))),
+                        client: h.client.map(|c| c.addr),
+                        fh,
+                        offset: h.held.range.start,
+                        end: h.held.range.end,
+                        exclusive: h.held.exclusive,
+                        reclaim: h.held.meta.reclaim,
+                        epoch: "current",
+                        granted: h.held.meta.granted.into(),
+                    };
+                    add(b, h.held.range, path);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The reclaimable locks of one server, as text.
