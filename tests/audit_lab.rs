@@ -4,7 +4,7 @@
 //! NFSv4 reclaims of unheld locks accepted: GW004; failover without recovery records:
 //! GW006; a cluster member granting while the other is in grace: GW007 and GW005).
 //! Verdicts no server here produces (GW003, GW008, certain GW001) are covered by the
-//! hand-made cases in `src/audit/tests.rs` and `tests/audit_v4.rs`.
+//! hand-made cases in `src/audit/tests.rs` and `src/audit/tests_v4.rs`.
 
 mod common;
 

@@ -14,6 +14,8 @@ pub mod epoch;
 mod rules;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v4;
 pub mod verdict;
 
 use crate::net::{Endpoint, FrameRef, Ts};

@@ -189,9 +189,10 @@ fn with_sys_cred<'a>(buf: &'a mut Vec<u8>, xid: u32, name: &str) -> msg::CallHea
     }
 }
 
-/// Drives a tracker with NFSv4 traffic from clients 10.0.0.x to server 10.0.0.100.
-pub(crate) struct N {
-    pub(crate) h: H,
+/// Drives a tracker (or what is built on it) with NFSv4 traffic from clients 10.0.0.x
+/// to server 10.0.0.100.
+pub(crate) struct N<S: crate::pipeline::Sink = crate::state::Tracker> {
+    pub(crate) h: H<S>,
 }
 
 impl N {
@@ -203,13 +204,30 @@ impl N {
         N { h: H::with(cfg) }
     }
 
+    pub(crate) fn st(&self) -> &crate::state::nfs4::Nfs4State {
+        self.h.t.nfs4(crate::state::testutil::srv_ip(SRV)).expect("server state")
+    }
+}
+
+pub(crate) fn n_client(c: u8) -> Endpoint {
+    ep(c, 700 + u16::from(c))
+}
+
+pub(crate) fn n_server() -> Endpoint {
+    ep(SRV, 2049)
+}
+
+impl N {
     pub(crate) fn client(c: u8) -> Endpoint {
-        ep(c, 700 + u16::from(c))
+        n_client(c)
     }
 
     pub(crate) fn server() -> Endpoint {
-        ep(SRV, 2049)
+        n_server()
     }
+}
+
+impl<S: crate::pipeline::Sink> N<S> {
 
     /// A COMPOUND call from client `c`; returns (xid, call frame).
     pub(crate) fn call(&mut self, c: u8, minor: u32, ops: Vec<Op>) -> (u32, FrameRef) {
@@ -226,7 +244,7 @@ impl N {
         let mut buf = Vec::new();
         let header = with_sys_cred(&mut buf, xid, &format!("host{c}"));
         let id = ProcId { prog: NFS, vers: 4, proc_: 1, cb: false };
-        let m = Message { at, src: Self::client(c), dst: Self::server(), transport: Transport::Tcp, xid, partial: false, kind: Kind::Call { header, id, body, retransmit: false } };
+        let m = Message { at, src: n_client(c), dst: n_server(), transport: Transport::Tcp, xid, partial: false, kind: Kind::Call { header, id, body, retransmit: false } };
         crate::pipeline::Sink::message(&mut self.h.t, &m);
         (xid, at)
     }
@@ -245,7 +263,7 @@ impl N {
             latency_ns: Some(at.ts - call.ts),
             duplicate: false,
         };
-        let m = Message { at, src: Self::server(), dst: Self::client(c), transport: Transport::Tcp, xid, partial: false, kind };
+        let m = Message { at, src: n_server(), dst: n_client(c), transport: Transport::Tcp, xid, partial: false, kind };
         crate::pipeline::Sink::message(&mut self.h.t, &m);
         at
     }
@@ -262,10 +280,6 @@ impl N {
         let (xid, call) = self.call(c, minor, ops);
         let r = self.reply(c, xid, call, res);
         (call, r)
-    }
-
-    pub(crate) fn st(&self) -> &crate::state::nfs4::Nfs4State {
-        self.h.t.nfs4(crate::state::testutil::srv_ip(SRV)).expect("server state")
     }
 
     /// SETCLIENTID + SETCLIENTID_CONFIRM for `owner` from client `c`.
