@@ -1,6 +1,6 @@
 //! `audit`: restarts, failovers, grace windows and illegal grants.
 
-use super::{report_health, InputArgs};
+use super::InputArgs;
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use gracewatch::audit::{AuditConfig, Auditor, Severity};
@@ -136,17 +136,9 @@ pub fn audit(a: AuditArgs) -> Result<ExitCode> {
     }
     sink.a.finish();
     let report = out::report(&sink.a, &run, fail_on);
-    let mut stdout = io::stdout().lock();
-    if a.json {
-        serde_json::to_writer_pretty(&mut stdout, &report)?;
-        writeln!(stdout)?;
-    } else {
-        write!(stdout, "{}", out::text(&report))?;
-    }
-    stdout.flush()?;
-    if let Some(e) = report_health(&run) {
-        eprintln!("gracewatch: {e}");
-        return Ok(ExitCode::from(2));
+    super::print_report(a.json, &report, out::text)?;
+    if let Some(code) = super::read_error_exit(&run) {
+        return Ok(code);
     }
     Ok(if report.failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -1,6 +1,6 @@
 //! `decode` and `stats`.
 
-use super::{report_health, InputArgs};
+use super::InputArgs;
 use anyhow::Result;
 use clap::Args;
 use gracewatch::capture::{self, STOP};
@@ -56,15 +56,6 @@ impl<W: Write> Sink for Printer<W> {
     }
 }
 
-fn exit_for(err: Option<String>) -> ExitCode {
-    match err {
-        Some(e) => {
-            eprintln!("gracewatch: {e}");
-            ExitCode::from(2)
-        }
-        None => ExitCode::SUCCESS,
-    }
-}
 
 pub fn decode(a: DecodeArgs) -> Result<ExitCode> {
     let input = a.input.input()?;
@@ -79,7 +70,7 @@ pub fn decode(a: DecodeArgs) -> Result<ExitCode> {
         return Err(e.into());
     }
     p.out.flush()?;
-    Ok(exit_for(report_health(&report)))
+    Ok(super::read_error_exit(&report).unwrap_or(ExitCode::SUCCESS))
 }
 
 pub fn stats(a: StatsArgs) -> Result<ExitCode> {
@@ -97,5 +88,5 @@ pub fn stats(a: StatsArgs) -> Result<ExitCode> {
         writeln!(out, "{}", stats::counters_table(&report.counters))?;
     }
     out.flush()?;
-    Ok(exit_for(report_health(&report)))
+    Ok(super::read_error_exit(&report).unwrap_or(ExitCode::SUCCESS))
 }

@@ -100,6 +100,28 @@ pub fn report_health(r: &RunReport) -> Option<String> {
     r.first_error().map(|e| e.to_string())
 }
 
+/// Print a report as pretty JSON or as its text form.
+pub fn print_report<T: serde::Serialize>(json: bool, report: &T, text: impl FnOnce(&T) -> String) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, report)?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{}", text(report))?;
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Exit status 2 with the read error after a run whose input ended early.
+pub fn read_error_exit(r: &RunReport) -> Option<ExitCode> {
+    report_health(r).map(|e| {
+        eprintln!("gracewatch: {e}");
+        ExitCode::from(2)
+    })
+}
+
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.cmd {

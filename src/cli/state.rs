@@ -1,6 +1,6 @@
 //! `state`: the lock state per server IP, at the end of the capture or at a moment.
 
-use super::{report_health, InputArgs};
+use super::InputArgs;
 use anyhow::Result;
 use clap::Args;
 use gracewatch::capture::{self, Input, Merged};
@@ -8,7 +8,6 @@ use gracewatch::net::Ts;
 use gracewatch::output::state as out;
 use gracewatch::audit::Auditor;
 use gracewatch::state::{parse_at, AtTime, TrackerConfig};
-use std::io::{self, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,19 +62,6 @@ pub fn state(a: StateArgs) -> Result<ExitCode> {
     let tracker = auditor.tracker();
     let mut report = out::report(tracker, &run.files, a.server);
     out::add_restarts(&mut report, &auditor);
-    let mut stdout = io::stdout().lock();
-    if a.json {
-        serde_json::to_writer_pretty(&mut stdout, &report)?;
-        writeln!(stdout)?;
-    } else {
-        write!(stdout, "{}", out::text(&report))?;
-    }
-    stdout.flush()?;
-    Ok(match report_health(&run) {
-        Some(e) => {
-            eprintln!("gracewatch: {e}");
-            ExitCode::from(2)
-        }
-        None => ExitCode::SUCCESS,
-    })
+    super::print_report(a.json, &report, out::text)?;
+    Ok(super::read_error_exit(&run).unwrap_or(ExitCode::SUCCESS))
 }
