@@ -62,3 +62,18 @@ fn live_capture_on_loopback() {
     }
     assert!(stderr.contains("packets received by filter") && stderr.contains("dropped by kernel"), "{stderr}");
 }
+
+#[test]
+fn live_capture_without_permission_says_what_is_missing() {
+    if !is_root() || !have("setpriv") {
+        return skip("this check drops root with setpriv");
+    }
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", env!("CARGO_BIN_EXE_gracewatch"), "decode", "-i", "lo", "-c", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("cannot capture on lo") && e.contains("CAP_NET_RAW"), "{e}");
+}
