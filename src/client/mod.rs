@@ -14,3 +14,5 @@ pub mod session;
 pub mod transport;
 
 pub use transport::{ClientError, Endpoint, Proto, Reply, RpcConn};
+#[cfg(test)]
+mod roundtrip;
