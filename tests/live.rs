@@ -77,3 +77,46 @@ fn live_capture_without_permission_says_what_is_missing() {
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains("cannot capture on lo") && e.contains("CAP_NET_RAW"), "{e}");
 }
+
+#[test]
+fn live_audit_gives_the_file_audits_verdicts() {
+    if !is_root() || !have("ip") || !have("tcpreplay") {
+        return skip("the live audit check needs root, iproute2 and tcpreplay");
+    }
+    let name = format!("gw-laud-{}", std::process::id());
+    if !Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success()) {
+        return skip("cannot create a network namespace here");
+    }
+    let ns = Netns(name);
+    let ip = |args: &[&str]| Command::new("ip").args(["netns", "exec", &ns.0]).args(args).status().unwrap().success();
+    // A veth pair with no addresses: frames replayed on one end arrive at the other, where
+    // they are captured and then dropped (not addressed to it), so the namespace's own
+    // stack never answers the replayed traffic.
+    assert!(ip(&["ip", "link", "add", "gwr0", "type", "veth", "peer", "name", "gwd0"]));
+    assert!(ip(&["ip", "link", "set", "gwr0", "up"]) && ip(&["ip", "link", "set", "gwd0", "up"]));
+    let pcap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/graceless.pcap");
+    let file = common::gracewatch(&["audit", "--json", "--grace-period", "10", "-r", pcap.to_str().unwrap()]);
+    let want: serde_json::Value = serde_json::from_slice(&file.stdout).unwrap();
+    let mut gw = Command::new("ip")
+        .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_gracewatch"), "audit", "--json", "--grace-period", "10", "-i", "gwd0", "--duration", "12"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(ip(&["tcpreplay", "-q", "-i", "gwr0", pcap.to_str().unwrap()]), "tcpreplay failed");
+    let out = gw.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // live output: verdicts found during the capture (one JSON object per line), then the report
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report_at = text.find("{\n").expect("report");
+    let got: serde_json::Value = serde_json::from_str(&text[report_at..]).unwrap();
+    let ids = |v: &serde_json::Value| {
+        let mut x: Vec<(String, String)> = v["verdicts"].as_array().unwrap().iter().map(|v| (v["id"].as_str().unwrap().into(), v["certainty"].as_str().unwrap().into())).collect();
+        x.sort();
+        x
+    };
+    assert_eq!(ids(&got), ids(&want), "live audit verdicts");
+    assert!(stderr.contains("packets received by filter"), "{stderr}");
+}

@@ -197,6 +197,8 @@ pub struct Auditor {
     boots: HashMap<(IpAddr, usize), u32>,
     /// Epochs whose grace ended: the tracker no longer keeps their old NFSv4 state.
     expired: HashSet<(IpAddr, usize)>,
+    /// New proof about a grace window arrived: waiting grants may now be decided.
+    recheck: bool,
     first_ts: Option<Ts>,
     last_ts: Ts,
     finished: bool,
@@ -220,6 +222,7 @@ impl Auditor {
             v4_unknown_reclaims: HashSet::new(),
             boots: HashMap::new(),
             expired: HashSet::new(),
+            recheck: false,
             first_ts: None,
             last_ts: 0,
             finished: false,
@@ -312,6 +315,10 @@ impl Auditor {
             Some(cur) if !cur.restarted => true,
             Some(cur) => force_new && ev.at.ts > cur.start_hi.ts || ev.at.ts - cur.start_hi.ts > grace + epoch::GRACE_TICK_NS,
         };
+        if matches!(ev.kind, EvidenceKind::GraceRefusal | EvidenceKind::NoGrace) {
+            self.recheck = true;
+        }
+        let sa = self.server(server);
         if !new_epoch {
             match sa.epochs.last_mut() {
                 Some(cur) if cur.restarted || !open => cur.add(ev),
@@ -432,7 +439,33 @@ impl Auditor {
         }
     }
 
+    /// Whether the wire already proves where `c` stands in its grace window: then it is
+    /// judged at once (and a live audit prints its verdicts now).
+    fn decided(&self, c: &Candidate) -> bool {
+        let t = c.lock.granted.ts;
+        let Some(e) = self.servers.get(&c.server).and_then(|sa| sa.epoch_at(t)).filter(|e| e.restarted) else { return false };
+        if c.reclaim {
+            e.grace_over(t, self.cfg.grace) == epoch::Tri::Certain
+        } else {
+            e.in_grace(t, self.cfg.grace) == epoch::Tri::Certain && self.cfg.clusters.is_empty()
+        }
+    }
+
+    /// Judge the waiting grants the latest proof decided.
+    fn settle_certain(&mut self) {
+        self.recheck = false;
+        let (now, later): (Vec<Candidate>, Vec<Candidate>) = std::mem::take(&mut self.candidates).into_iter().partition(|c| self.decided(c));
+        self.candidates = later.into();
+        for c in now {
+            rules::judge(self, &c, false);
+        }
+    }
+
     fn candidate(&mut self, c: Candidate) {
+        if self.decided(&c) {
+            rules::judge(self, &c, false);
+            return;
+        }
         if self.candidates.len() >= MAX_CANDIDATES {
             if let Some(old) = self.candidates.pop_front() {
                 rules::judge(self, &old, false);
@@ -787,6 +820,9 @@ impl Sink for Auditor {
         self.message_evidence(m);
         self.v4_evidence(server);
         self.journal();
+        if self.recheck {
+            self.settle_certain();
+        }
         // A reply is a sign of life of the instance it belongs to (once its evidence is in).
         if !m.is_call() {
             self.server(server).last_reply = Some(m.at);
