@@ -23,6 +23,9 @@ const NFS_PORT: u16 = 2049;
 const RPCBIND: u16 = 111;
 const CLIENT_STATD: u16 = 32765;
 const SERVER_STATD: u16 = 950;
+/// Client ports (connections, then the rpcbind query port).
+const CLIENT_PORTS: (u16, u16) = (50_001, 54_000);
+const CLIENT_RPCBIND_QUERY: u16 = 50_000;
 /// lockd's port in each server instance.
 const NLM_PORT: [u16; 2] = [4045, 32_803];
 /// Boot epochs (the high half of client ids) of the two server instances.
@@ -42,7 +45,7 @@ pub struct Params {
     pub period: Ts,
     /// How long the server is down.
     pub down: Ts,
-    /// The server's grace period.
+    /// The server's grace period (90 s rounded up to a 5 s tick, as ganesha does).
     pub grace: Ts,
     /// Capture start (epoch nanoseconds).
     pub start: Ts,
@@ -50,7 +53,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { clients: 2000, cycles: 90, seed: 1, period: SEC, down: 10 * SEC, grace: 90 * SEC, start: 1_700_000_000 * SEC }
+        Params { clients: 2000, cycles: 90, seed: 1, period: SEC, down: 10 * SEC, grace: 95 * SEC, start: 1_700_000_000 * SEC }
     }
 }
 
@@ -261,7 +264,7 @@ impl Sim {
                     ip,
                     cred: Cred::Sys(AuthSys { stamp: i as u32, machinename: hostname(i), uid: 0, gid: 0, gids: vec![0] }),
                     xid: rng.next() as u32,
-                    port: 40_000 + rng.below(20_000) as u16,
+                    port: CLIENT_PORTS.0 + rng.below((CLIENT_PORTS.1 - CLIENT_PORTS.0) as u64) as u16,
                     rng,
                     phase: Phase::Setup(0),
                     cycles_done: 0,
@@ -326,9 +329,10 @@ impl Client {
         self.xid = self.xid.wrapping_add(1);
         self.xid
     }
-    /// Client ports come from the ephemeral range (mounts with `noresvport`).
+    /// Client ports come from the ephemeral range (mounts with `noresvport`), from a
+    /// stretch no dissector claims, so that tshark reads every stream as RPC.
     fn next_port(&mut self) -> u16 {
-        self.port = if self.port >= 60_999 { 40_000 } else { self.port + 1 };
+        self.port = if self.port >= CLIENT_PORTS.1 { CLIENT_PORTS.0 } else { self.port + 1 };
         self.port
     }
     fn ep(&self, port: u16) -> Ep {
@@ -713,7 +717,7 @@ fn getport(srv: &Server, c: &mut Client, out: &mut Out, t: Ts) -> Ts {
     let xid = c.next_xid();
     let port = NLM_PORT[srv.boot(t)];
     c.nlm_port = port;
-    let from = c.ep(c.port.wrapping_add(100));
+    let from = c.ep(CLIENT_RPCBIND_QUERY);
     let args = nfs3::getport_args(nlm::NLM_PROG, nlm::NLM_VERS4, nfs3::IPPROTO_TCP);
     let id = ProcId { prog: nfs3::PMAP_PROG, vers: 2, proc_: nfs3::PMAPPROC_GETPORT };
     call_udp(out, t, from, Ep { ip: SERVER, port: RPCBIND }, xid, id, &c.cred, &args, &nfs3::getport_res(port as u32))
