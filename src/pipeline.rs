@@ -8,7 +8,7 @@ use crate::net::defrag::{Defrag, DefragResult};
 use crate::net::link::{self, LinkError, LinkType};
 use crate::net::roce::{Roce, Roce2, ROCE_V2_PORT};
 use crate::net::tcp::{Chunk, TcpCounters, TcpStream};
-use crate::net::{Endpoint, FlowKey, FrameRef, Transport, Ts};
+use crate::net::{Endpoint, FastMap, FastSet, FlowKey, FrameRef, Transport, Ts};
 use crate::proto::{self, CallBody, ReplyBody};
 use crate::rpc::matcher::{CallKey, CallOutcome, MatchCounters, Matcher, Pending, ReplyOutcome};
 use crate::rpc::msg::{self, Header};
@@ -16,7 +16,6 @@ use crate::rpc::record::{RecordCounters, RecordInfo, RecordParser, HUNT_GIVE_UP}
 use crate::rpc::{GssService, Kind, Message, ProcId, ReplyStat};
 use etherparse::{NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// Limits; the defaults suit a capture of a busy NFS server on a small machine.
@@ -136,8 +135,8 @@ struct Core {
     cfg: Config,
     matcher: Matcher,
     /// Ports learnt from portmap/rpcbind replies: (server IP, port, transport) → program.
-    learnt: HashMap<(IpAddr, u16, Transport), u32>,
-    cb_progs: HashSet<u32>,
+    learnt: FastMap<(IpAddr, u16, Transport), u32>,
+    cb_progs: FastSet<u32>,
     counters: Counters,
 }
 
@@ -146,7 +145,7 @@ const CB_PROGS_CAP: usize = 4096;
 
 pub struct Pipeline {
     core: Core,
-    flows: HashMap<FlowKey, Flow>,
+    flows: FastMap<FlowKey, Flow>,
     defrag: Defrag,
     roce: Roce2,
     ooo_held: usize,
@@ -158,22 +157,25 @@ pub struct Pipeline {
 /// Programs accepted when hunting for a record start in a stream: the ones decoded
 /// here, and the transient range that callback programs are taken from.
 fn hunt_prog(p: u32) -> bool {
-    known_prog(p, &HashSet::new()) || (0x4000_0000..=0x5fff_ffff).contains(&p)
+    decoded_prog(p) || (0x4000_0000..=0x5fff_ffff).contains(&p)
 }
 
-fn known_prog(p: u32, cb: &HashSet<u32>) -> bool {
+fn decoded_prog(p: u32) -> bool {
     matches!(p, proto::PORTMAP | proto::NFS | proto::MOUNT | proto::NLM | proto::NSM | proto::NFS_ACL | 100011)
-        || cb.contains(&p)
+}
+
+fn known_prog(p: u32, cb: &FastSet<u32>) -> bool {
+    decoded_prog(p) || cb.contains(&p)
 }
 
 impl Pipeline {
     pub fn new(cfg: Config) -> Self {
-        let mut cb_progs = HashSet::new();
+        let mut cb_progs = FastSet::default();
         cb_progs.insert(proto::NFS4_CB_DEFAULT);
         Pipeline {
             defrag: Defrag::new(cfg.frag_cap),
-            core: Core { matcher: Matcher::new(cfg.xid_cap), learnt: HashMap::new(), cb_progs, counters: Counters::default(), cfg },
-            flows: HashMap::new(),
+            core: Core { matcher: Matcher::new(cfg.xid_cap), learnt: FastMap::default(), cb_progs, counters: Counters::default(), cfg },
+            flows: FastMap::default(),
             roce: Roce2::default(),
             ooo_held: 0,
             tcp_done: TcpCounters::default(),
@@ -564,7 +566,7 @@ impl Core {
             }
             Header::Reply(h) => {
                 let ck = CallKey { client: key.dst, server: key.src, transport: key.transport, xid: h.xid };
-                let (pending, duplicate) = match self.matcher.reply(&ck) {
+                let (pending, duplicate) = match self.matcher.reply(&ck, at.ts) {
                     ReplyOutcome::Matched(p) => (Some(p), false),
                     ReplyOutcome::Duplicate(p) => (Some(p), true),
                     ReplyOutcome::Orphan => (None, false),

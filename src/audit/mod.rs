@@ -739,6 +739,10 @@ impl Auditor {
     /// Notes on what the capture cannot support, per server IP.
     pub fn health(&self) -> BTreeMap<IpAddr, Vec<String>> {
         let mut out = BTreeMap::new();
+        let mut unconfirmed_at: HashMap<IpAddr, usize> = HashMap::new();
+        for p in self.tracker.unconfirmed() {
+            *unconfirmed_at.entry(p.lock_server).or_default() += 1;
+        }
         for (ip, sa) in &self.servers {
             let mut notes = Vec::new();
             if let Some(e) = sa.epochs.first() {
@@ -755,7 +759,7 @@ impl Auditor {
             if sa.old_dropped > 0 {
                 notes.push(format!("{} pre-restart locks not kept (table full)", sa.old_dropped));
             }
-            let unconfirmed = self.tracker.unconfirmed().iter().filter(|p| p.lock_server == *ip).count();
+            let unconfirmed = unconfirmed_at.get(ip).copied().unwrap_or(0);
             if unconfirmed > 0 {
                 notes.push(format!("{unconfirmed} NLM/NSM calls without a captured reply: their outcome is unknown"));
             }

@@ -81,7 +81,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
     let grace = a.cfg.grace;
     let t = c.lock.granted.ts;
     let Some(sa) = a.servers.get(&c.server) else { return };
-    let epoch = sa.epoch_at(t).cloned();
+    let epoch = sa.epoch_at(t);
     let mut out = Vec::new();
     let what = format!("{} {}", c.lock.protocol, kind_name(c.kind));
     if c.reclaim {
@@ -125,7 +125,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
                     1 => sa.seen_starting || sa.epochs[0].restarted,
                     _ => true,
                 };
-                let complete = a.tracker.journal().dropped == 0;
+                let complete = a.tracker.journal().complete_before(e.earliest_start() + 1);
                 let cy = if prev_seen_whole && complete { Certainty::Certain } else { Certainty::Possible };
                 let s = format!("{what} reclaim granted, but the client held no such lock before the restart");
                 let mut marks: Vec<Mark> = sa

@@ -8,6 +8,7 @@
 pub mod nfs3;
 pub mod nfs4;
 pub mod nfs4_reply;
+pub mod nfs4_res;
 pub mod nlm;
 pub mod rpc;
 pub mod session;

@@ -10,6 +10,8 @@ pub const NFS_PROG: u32 = 100003;
 pub const NFSPROC3_NULL: u32 = 0;
 pub const NFSPROC3_GETATTR: u32 = 1;
 pub const NFSPROC3_LOOKUP: u32 = 3;
+pub const NFSPROC3_READ: u32 = 6;
+pub const NFSPROC3_WRITE: u32 = 7;
 pub const NFSPROC3_CREATE: u32 = 8;
 pub const PMAP_PROG: u32 = 100000;
 pub const PMAPPROC_GETPORT: u32 = 3;
@@ -45,6 +47,79 @@ pub fn parse_mnt_res(body: &[u8]) -> Result<(u32, Option<Vec<u8>>), XdrError> {
 pub fn getattr_args(fh: &[u8]) -> Vec<u8> {
     let mut e = Enc::new();
     e.opaque(fh);
+    e.into_vec()
+}
+
+/// READ3args.
+pub fn read_args(fh: &[u8], offset: u64, count: u32) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.opaque(fh).u64(offset).u32(count);
+    e.into_vec()
+}
+
+/// WRITE3args (`stable`: 0 UNSTABLE, 1 DATA_SYNC, 2 FILE_SYNC).
+pub fn write_args(fh: &[u8], offset: u64, stable: u32, data: &[u8]) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.opaque(fh).u64(offset).u32(data.len() as u32).u32(stable).opaque(data);
+    e.into_vec()
+}
+
+/// The attributes of a regular file that the result encoders put in fattr3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Attr3 {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub fileid: u64,
+    /// Seconds of atime, mtime and ctime.
+    pub time: u32,
+}
+
+impl Attr3 {
+    /// fattr3 of a regular file (type NF3REG).
+    pub fn encode(&self, e: &mut Enc) {
+        e.u32(1).u32(self.mode).u32(1).u32(self.uid).u32(self.gid);
+        e.u64(self.size).u64(self.size.next_multiple_of(4096)).u32(0).u32(0);
+        e.u64(1).u64(self.fileid);
+        for _ in 0..3 {
+            e.u32(self.time).u32(0);
+        }
+    }
+}
+
+/// GETATTR3res with status NFS3_OK.
+pub fn getattr_res(a: &Attr3) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.u32(0);
+    a.encode(&mut e);
+    e.into_vec()
+}
+
+/// READ3res with status NFS3_OK: post-op attributes, count, eof and the data.
+pub fn read_res(a: &Attr3, eof: bool, data: &[u8]) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.u32(0).bool(true);
+    a.encode(&mut e);
+    e.u32(data.len() as u32).bool(eof).opaque(data);
+    e.into_vec()
+}
+
+/// WRITE3res with status NFS3_OK: wcc data (size and times before, attributes
+/// after), count, how it was committed, and the write verifier.
+pub fn write_res(before: &Attr3, after: &Attr3, count: u32, committed: u32, verf: [u8; 8]) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.u32(0).bool(true).u64(before.size).u32(before.time).u32(0).u32(before.time).u32(0);
+    e.bool(true);
+    after.encode(&mut e);
+    e.u32(count).u32(committed).fixed(&verf);
+    e.into_vec()
+}
+
+/// portmap v2 GETPORT result: the port (0: not registered).
+pub fn getport_res(port: u32) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.u32(port);
     e.into_vec()
 }
 
@@ -182,6 +257,25 @@ mod tests {
         e.string("127.0.0.1.0.111");
         assert_eq!(parse_getaddr_res(&e.buf).unwrap(), "127.0.0.1.0.111");
         assert_eq!(parse_getport_res(&[0, 0, 8, 1]).unwrap(), 2049);
+    }
+
+    #[test]
+    fn read_write_layouts() {
+        let a = Attr3 { mode: 0o644, uid: 1, gid: 2, size: 5000, fileid: 9, time: 100 };
+        let mut e = Enc::new();
+        a.encode(&mut e);
+        assert_eq!(e.len(), 84, "fattr3 is 84 bytes");
+        assert_eq!(getattr_res(&a).len(), 88);
+        assert_eq!(read_res(&a, false, &[1, 2, 3]).len(), 4 + 4 + 84 + 4 + 4 + 8);
+        assert_eq!(write_res(&a, &a, 3, 2, [7; 8]).len(), 4 + 4 + 24 + 4 + 84 + 4 + 4 + 8);
+        assert_eq!(read_args(&[1; 8], 4096, 512).len(), 12 + 8 + 4);
+        let b = write_args(&[1; 8], 0, 2, &[9; 5]);
+        let mut r = Rd(&b);
+        assert_eq!(r.opaque().unwrap(), &[1; 8]);
+        assert_eq!((r.u64().unwrap(), r.u32().unwrap(), r.u32().unwrap()), (0, 5, 2));
+        assert_eq!(r.opaque().unwrap(), &[9; 5]);
+        assert!(r.0.is_empty());
+        assert_eq!(parse_getport_res(&getport_res(4045)).unwrap(), 4045);
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl Default for ChannelAttrs {
 }
 
 impl ChannelAttrs {
-    fn encode(&self, e: &mut Enc) {
+    pub fn encode(&self, e: &mut Enc) {
         e.u32(self.headerpadsize).u32(self.maxrequestsize).u32(self.maxresponsesize);
         e.u32(self.maxresponsesize_cached).u32(self.maxoperations).u32(self.maxrequests);
         e.u32(0); // ca_rdma_ird<1>: empty

@@ -116,6 +116,23 @@ pub fn parse_res(body: &[u8]) -> Result<u32, XdrError> {
     r.u32()
 }
 
+/// nlm4_res (LOCK, CANCEL, UNLOCK, and the *_RES procedures): cookie and stat.
+pub fn res(cookie: &[u8], stat: u32) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.opaque(cookie).u32(stat);
+    e.into_vec()
+}
+
+/// nlm4_testres: cookie and stat; a DENIED answer names the holder of the conflict.
+pub fn test_res(cookie: &[u8], stat: u32, holder: Option<&NlmLock>) -> Vec<u8> {
+    let mut e = Enc::new();
+    e.opaque(cookie).u32(stat);
+    if let (stat::DENIED, Some(h)) = (stat, holder) {
+        e.bool(h.exclusive).i32(h.svid).opaque(&h.oh).u64(h.offset).u64(h.len);
+    }
+    e.into_vec()
+}
+
 /// NSM my_id: where statd calls back when a monitored host reboots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyId {
@@ -214,6 +231,20 @@ mod tests {
         assert_eq!(parse_res(&e.buf).unwrap(), 4);
         assert!(parse_res(&[0, 0, 0, 9]).is_err());
         assert_eq!(stat::name(4), "DENIED_GRACE_PERIOD");
+    }
+
+    #[test]
+    fn result_encoders() {
+        assert_eq!(parse_res(&res(b"ck", stat::DENIED_GRACE_PERIOD)).unwrap(), stat::DENIED_GRACE_PERIOD);
+        let l = lock();
+        let b = test_res(b"ck", stat::DENIED, Some(&l));
+        let mut r = Rd(&b);
+        assert_eq!((r.opaque().unwrap(), r.u32().unwrap()), (&b"ck"[..], stat::DENIED));
+        assert!(r.bool().unwrap());
+        assert_eq!((r.i32().unwrap(), r.opaque().unwrap()), (77, &b"oh1"[..]));
+        assert_eq!((r.u64().unwrap(), r.u64().unwrap()), (1 << 33, 100));
+        assert!(r.0.is_empty());
+        assert_eq!(test_res(b"", stat::GRANTED, Some(&l)).len(), 8);
     }
 
     #[test]

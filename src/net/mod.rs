@@ -6,6 +6,12 @@ pub mod roce;
 pub mod tcp;
 
 use serde::Serialize;
+
+/// Hash maps and sets keyed by what the wire carries (addresses, ports, xids, handles,
+/// owners): a fast hasher, seeded per process so that crafted traffic cannot aim at
+/// collisions. Create them with `Default::default()`.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::fmt;
 use std::net::IpAddr;
 

@@ -722,7 +722,7 @@ pub fn text(r: &StateReport) -> String {
         );
     }
     let dropped4 = n.pending_evicted + n.locks_refused + n.clients_refused + n.sessions_refused + n.stateids_refused + n.evidence_dropped;
-    let dropped = dropped4 + c.pending_evicted + c.async_evicted + c.locks_refused + c.waiters_refused + c.shares_refused + c.monitors_refused + c.hosts_refused + c.servers_refused + c.names_refused + c.journal_dropped;
+    let dropped = dropped4 + c.pending_evicted + c.async_evicted + c.locks_refused + c.waiters_refused + c.shares_refused + c.monitors_refused + c.hosts_refused + c.servers_refused + c.names_refused;
     if dropped > 0 {
         let _ = writeln!(s, "note: table caps dropped entries: {}", serde_json::to_string(c).unwrap_or_default());
     }

@@ -1,8 +1,17 @@
 //! Matching replies to calls by (client, server, transport, xid), with a bounded table.
+//!
+//! Calls wait for their reply up to the cap (the oldest go first); answered calls are
+//! kept a little while (a minute, at most [`ANSWERED_CAP`] of them) to recognise
+//! duplicate replies, so that the table holds what is in flight, not the whole past.
 
 use super::{GssService, ProcId};
-use crate::net::{Endpoint, FrameRef, Transport};
-use std::collections::{HashMap, VecDeque};
+use crate::net::{Endpoint, FastMap, FrameRef, Transport, Ts};
+use std::collections::VecDeque;
+
+/// Answered calls kept to recognise duplicate replies.
+pub const ANSWERED_CAP: usize = 32_768;
+/// How long an answered call is kept (capture time).
+pub const ANSWERED_KEEP: Ts = 60_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CallKey {
@@ -54,8 +63,11 @@ pub enum ReplyOutcome {
 }
 
 pub struct Matcher {
-    map: HashMap<CallKey, Entry>,
+    map: FastMap<CallKey, Entry>,
+    /// Calls in arrival order; entries whose sequence number no longer matches are stale.
     order: VecDeque<(CallKey, u64)>,
+    /// Answered calls in the order answered, with the time of the reply.
+    answered: VecDeque<(CallKey, u64, Ts)>,
     seq: u64,
     cap: usize,
     pub counters: MatchCounters,
@@ -64,8 +76,9 @@ pub struct Matcher {
 impl Matcher {
     pub fn new(cap: usize) -> Self {
         Matcher {
-            map: HashMap::with_capacity(cap.min(1 << 16)),
+            map: FastMap::default(),
             order: VecDeque::new(),
+            answered: VecDeque::new(),
             seq: 0,
             cap: cap.max(1),
             counters: MatchCounters::default(),
@@ -94,7 +107,7 @@ impl Matcher {
         self.seq += 1;
         self.map.insert(key, Entry { p, answered: false, seq: self.seq });
         self.order.push_back((key, self.seq));
-        while self.map.len() > self.cap || self.order.len() > self.cap * 2 {
+        while self.map.len() > self.cap {
             let Some((k, s)) = self.order.pop_front() else { break };
             if let Some(e) = self.map.get(&k) {
                 if e.seq == s {
@@ -106,11 +119,16 @@ impl Matcher {
                 }
             }
         }
+        if self.order.len() > 2 * self.map.len() + 1024 {
+            let map = &self.map;
+            self.order.retain(|(k, s)| map.get(k).is_some_and(|e| e.seq == *s));
+        }
         CallOutcome::New
     }
 
-    pub fn reply(&mut self, key: &CallKey) -> ReplyOutcome {
-        match self.map.get_mut(key) {
+    /// A reply at time `now`.
+    pub fn reply(&mut self, key: &CallKey, now: Ts) -> ReplyOutcome {
+        let out = match self.map.get_mut(key) {
             Some(e) if e.answered => {
                 self.counters.duplicate_replies += 1;
                 ReplyOutcome::Duplicate(e.p)
@@ -118,11 +136,27 @@ impl Matcher {
             Some(e) => {
                 e.answered = true;
                 self.counters.replies += 1;
+                self.answered.push_back((*key, e.seq, now));
                 ReplyOutcome::Matched(e.p)
             }
             None => {
                 self.counters.orphan_replies += 1;
                 ReplyOutcome::Orphan
+            }
+        };
+        self.expire(now);
+        out
+    }
+
+    /// Forget answered calls past the window.
+    fn expire(&mut self, now: Ts) {
+        while let Some(&(k, s, at)) = self.answered.front() {
+            if self.answered.len() <= ANSWERED_CAP && now - at <= ANSWERED_KEEP {
+                break;
+            }
+            self.answered.pop_front();
+            if self.map.get(&k).is_some_and(|e| e.seq == s && e.answered) {
+                self.map.remove(&k);
             }
         }
     }
@@ -137,6 +171,7 @@ impl Matcher {
         self.counters.unanswered_calls += self.map.values().filter(|e| !e.answered).count() as u64;
         self.map.clear();
         self.order.clear();
+        self.answered.clear();
     }
 }
 
@@ -158,12 +193,12 @@ mod tests {
         let mut m = Matcher::new(16);
         assert!(matches!(m.call(key(1), pending(1)), CallOutcome::New));
         assert!(matches!(m.call(key(1), pending(2)), CallOutcome::Retransmit));
-        match m.reply(&key(1)) {
+        match m.reply(&key(1), 0) {
             ReplyOutcome::Matched(p) => assert_eq!(p.at.frame, 1),
             _ => panic!(),
         }
-        assert!(matches!(m.reply(&key(1)), ReplyOutcome::Duplicate(_)));
-        assert!(matches!(m.reply(&key(2)), ReplyOutcome::Orphan));
+        assert!(matches!(m.reply(&key(1), 0), ReplyOutcome::Duplicate(_)));
+        assert!(matches!(m.reply(&key(2), 0), ReplyOutcome::Orphan));
         assert_eq!(m.counters, MatchCounters { calls: 1, retransmitted_calls: 1, replies: 1, duplicate_replies: 1, orphan_replies: 1, unanswered_calls: 0, evicted: 0 });
     }
 
@@ -175,9 +210,31 @@ mod tests {
         }
         assert_eq!(m.len(), 4);
         assert_eq!(m.counters.evicted, 6);
-        assert!(matches!(m.reply(&key(0)), ReplyOutcome::Orphan));
-        assert!(matches!(m.reply(&key(9)), ReplyOutcome::Matched(_)));
+        assert!(matches!(m.reply(&key(0), 0), ReplyOutcome::Orphan));
+        assert!(matches!(m.reply(&key(9), 0), ReplyOutcome::Matched(_)));
         m.finish();
         assert_eq!(m.counters.unanswered_calls, 6 + 3);
+    }
+
+    #[test]
+    fn answered_calls_are_kept_a_while_only() {
+        let mut m = Matcher::new(1 << 20);
+        let s = 1_000_000_000;
+        m.call(key(1), pending(1));
+        assert!(matches!(m.reply(&key(1), s), ReplyOutcome::Matched(_)));
+        assert!(matches!(m.reply(&key(1), 30 * s), ReplyOutcome::Duplicate(_)), "a duplicate within the window");
+        m.call(key(2), pending(2));
+        assert!(matches!(m.reply(&key(2), 62 * s), ReplyOutcome::Matched(_)));
+        assert!(matches!(m.reply(&key(1), 62 * s), ReplyOutcome::Orphan), "forgotten after a minute");
+        assert!(!m.is_pending(&key(3)));
+        assert_eq!(m.len(), 1);
+        for x in 10..10 + ANSWERED_CAP as u32 + 100 {
+            m.call(key(x), pending(x as u64));
+            m.reply(&key(x), 63 * s);
+        }
+        assert_eq!(m.len(), ANSWERED_CAP, "at most ANSWERED_CAP answered calls");
+        assert!(m.order.len() <= 2 * m.len() + 1024);
+        m.call(key(5), pending(5));
+        assert!(m.is_pending(&key(5)), "an unanswered call stays");
     }
 }

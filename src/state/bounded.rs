@@ -1,11 +1,12 @@
 //! A map with a cap that forgets its oldest entries first.
 
-use std::collections::{HashMap, VecDeque};
+use crate::net::FastMap;
+use std::collections::VecDeque;
 use std::hash::Hash;
 
 #[derive(Debug, Clone)]
 pub struct Bounded<K, V> {
-    map: HashMap<K, (u64, V)>,
+    map: FastMap<K, (u64, V)>,
     /// Insertion order; entries whose sequence number no longer matches are stale.
     order: VecDeque<(K, u64)>,
     seq: u64,
@@ -16,7 +17,7 @@ pub struct Bounded<K, V> {
 
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     pub fn new(cap: usize) -> Self {
-        Bounded { map: HashMap::new(), order: VecDeque::new(), seq: 0, cap: cap.max(1), evicted: 0 }
+        Bounded { map: FastMap::default(), order: VecDeque::new(), seq: 0, cap: cap.max(1), evicted: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -39,7 +40,9 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.seq += 1;
         self.order.push_back((k.clone(), self.seq));
         self.map.insert(k, (self.seq, v));
-        if self.order.len() > 2 * self.cap + 16 {
+        // Removed and replaced entries leave stale order entries: compact once they
+        // outnumber the live ones, so the order grows with the map, not with time.
+        if self.order.len() > 2 * self.map.len() + 1024 {
             let map = &self.map;
             self.order.retain(|(k, s)| map.get(k).is_some_and(|(cur, _)| cur == s));
         }
@@ -85,7 +88,7 @@ mod tests {
             b.insert(i % 3, i);
             b.remove(&((i + 1) % 3));
         }
-        assert!(b.order.len() <= 2 * 4 + 16);
+        assert!(b.order.len() <= 2 * b.len() + 1024);
         assert_eq!(b.evicted, 0);
     }
 }

@@ -11,7 +11,7 @@ use super::nlm::{LockInfo, NlmOwner, Via};
 use super::ranges::{Held, LockTable, Range};
 use crate::net::{FrameRef, Ts};
 use crate::proto::nlm::NlmStat;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 /// Why a host's locks went away without an unlock.
@@ -212,20 +212,90 @@ pub struct Journal {
     next: u64,
     /// Events forgotten because of the cap (the oldest first).
     pub dropped: u64,
+    /// The locks that the forgotten events leave held, per server IP: replays start
+    /// from here, so forgetting events costs memory for live locks only.
+    base_nlm: HashMap<IpAddr, LockTable<NlmOwner, LockInfo>>,
+    base_nfs4: HashMap<IpAddr, LockTable<Nfs4LockOwner, Nfs4LockInfo>>,
+    /// Timestamp of the latest event forgotten.
+    folded_until: Option<Ts>,
+}
+
+fn replay_nlm(locks: &mut LockTable<NlmOwner, LockInfo>, e: &Event, l: &LockEvent) {
+    match l.kind {
+        LockEventKind::Granted(via) => {
+            let info = LockInfo { call: e.call.unwrap_or(e.at), granted: e.at, reclaim: l.reclaim, via, vers: l.vers };
+            locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info);
+        }
+        LockEventKind::Unlocked | LockEventKind::Dropped(_) => {
+            locks.unlock(&l.fh, &l.owner, l.range);
+        }
+        LockEventKind::Blocked | LockEventKind::Refused(_) | LockEventKind::Cancelled => {}
+    }
+}
+
+fn replay_nfs4(locks: &mut LockTable<Nfs4LockOwner, Nfs4LockInfo>, e: &Event, l: &Nfs4LockEvent) {
+    let info = |stale_since| Nfs4LockInfo {
+        stateid: l.stateid.unwrap_or_default(),
+        call: e.call.unwrap_or(e.at),
+        granted: e.at,
+        reclaim: l.reclaim,
+        locktype: if l.exclusive { 2 } else { 1 },
+        minor: l.minor,
+        stale_since,
+    };
+    match l.kind {
+        Nfs4EventKind::Granted => {
+            locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info(None));
+        }
+        Nfs4EventKind::Stale => {
+            // Keep the grant's frames: take them from the piece being marked.
+            let old = locks.file(&l.fh).and_then(|f| f.of(&l.owner).iter().find(|h| h.range.overlaps(&l.range)).map(|h| h.meta));
+            locks.unlock(&l.fh, &l.owner, l.range);
+            let meta = match old {
+                Some(m) => Nfs4LockInfo { stale_since: Some(e.at), ..m },
+                None => info(Some(e.at)),
+            };
+            locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, meta);
+        }
+        Nfs4EventKind::Released | Nfs4EventKind::Reclaimed | Nfs4EventKind::Dropped(_) => {
+            locks.unlock(&l.fh, &l.owner, l.range);
+        }
+        Nfs4EventKind::Refused(_) | Nfs4EventKind::Downgraded => {}
+    }
 }
 
 impl Journal {
     pub fn new(cap: usize) -> Self {
-        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0 }
+        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0, base_nlm: HashMap::new(), base_nfs4: HashMap::new(), folded_until: None }
     }
 
     pub fn push(&mut self, at: FrameRef, call: Option<FrameRef>, server: IpAddr, what: What) {
         if self.events.len() >= self.cap {
-            self.events.pop_front();
+            if let Some(old) = self.events.pop_front() {
+                self.fold(&old);
+            }
             self.dropped += 1;
         }
         self.events.push_back(Event { seq: self.next, at, call, server, what });
         self.next += 1;
+    }
+
+    /// Keep what a forgotten event did to the locks.
+    fn fold(&mut self, e: &Event) {
+        self.folded_until = Some(self.folded_until.map_or(e.at.ts, |f| f.max(e.at.ts)));
+        match &e.what {
+            What::NlmLock(l) => replay_nlm(self.base_nlm.entry(e.server).or_insert_with(|| LockTable::new(usize::MAX)), e, l),
+            What::Nfs4Lock(l) => replay_nfs4(self.base_nfs4.entry(e.server).or_insert_with(|| LockTable::new(usize::MAX)), e, l),
+            _ => {}
+        }
+        self.base_nlm.retain(|_, t| !t.is_empty());
+        self.base_nfs4.retain(|_, t| !t.is_empty());
+    }
+
+    /// Whether a replay up to `t` sees every lock change before it: nothing forgotten
+    /// happened at or after `t`.
+    pub fn complete_before(&self, t: Ts) -> bool {
+        self.folded_until.is_none_or(|f| f < t)
     }
 
     pub fn len(&self) -> usize {
@@ -253,66 +323,43 @@ impl Journal {
     }
 
     /// The NLM locks held on `server` (by `client` only, when given) just before `t`:
-    /// every event earlier than `t` replayed in order.
+    /// every earlier event replayed in order.
     pub fn nlm_held_before(&self, server: IpAddr, client: Option<IpAddr>, t: Ts) -> Replayed {
-        let mut locks = LockTable::new(usize::MAX);
+        let complete = self.complete_before(t);
+        let mut locks = match (complete, self.base_nlm.get(&server)) {
+            (true, Some(b)) => {
+                let mut b = b.clone();
+                if let Some(c) = client {
+                    b.remove_if(&|h| h.owner.client != c);
+                }
+                b
+            }
+            _ => LockTable::new(usize::MAX),
+        };
         for e in self.events.iter().take_while(|e| e.at.ts < t) {
             let What::NlmLock(l) = &e.what else { continue };
             if e.server != server || client.is_some_and(|c| c != l.owner.client) {
                 continue;
             }
-            match l.kind {
-                LockEventKind::Granted(via) => {
-                    let info = LockInfo { call: e.call.unwrap_or(e.at), granted: e.at, reclaim: l.reclaim, via, vers: l.vers };
-                    locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info);
-                }
-                LockEventKind::Unlocked | LockEventKind::Dropped(_) => {
-                    locks.unlock(&l.fh, &l.owner, l.range);
-                }
-                LockEventKind::Blocked | LockEventKind::Refused(_) | LockEventKind::Cancelled => {}
-            }
+            replay_nlm(&mut locks, e, l);
         }
-        Replayed { locks, complete: self.dropped == 0 }
+        Replayed { locks, complete }
     }
 
     /// The NFSv4 locks held on `server` just before `t` (every earlier event replayed).
     pub fn nfs4_held_before(&self, server: IpAddr, t: Ts) -> Nfs4Replayed {
-        let mut locks = LockTable::new(usize::MAX);
+        let complete = self.complete_before(t);
+        let mut locks = match (complete, self.base_nfs4.get(&server)) {
+            (true, Some(b)) => b.clone(),
+            _ => LockTable::new(usize::MAX),
+        };
         for e in self.events.iter().take_while(|e| e.at.ts < t) {
             let What::Nfs4Lock(l) = &e.what else { continue };
-            if e.server != server {
-                continue;
-            }
-            let info = |stale_since| Nfs4LockInfo {
-                stateid: l.stateid.unwrap_or_default(),
-                call: e.call.unwrap_or(e.at),
-                granted: e.at,
-                reclaim: l.reclaim,
-                locktype: if l.exclusive { 2 } else { 1 },
-                minor: l.minor,
-                stale_since,
-            };
-            match l.kind {
-                Nfs4EventKind::Granted => {
-                    locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info(None));
-                }
-                Nfs4EventKind::Stale => {
-                    // Keep the grant's frames: take them from the piece being marked.
-                    let old = locks.file(&l.fh).and_then(|f| f.of(&l.owner).iter().find(|h| h.range.overlaps(&l.range)).map(|h| h.meta));
-                    locks.unlock(&l.fh, &l.owner, l.range);
-                    let meta = match old {
-                        Some(m) => Nfs4LockInfo { stale_since: Some(e.at), ..m },
-                        None => info(Some(e.at)),
-                    };
-                    locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, meta);
-                }
-                Nfs4EventKind::Released | Nfs4EventKind::Reclaimed | Nfs4EventKind::Dropped(_) => {
-                    locks.unlock(&l.fh, &l.owner, l.range);
-                }
-                Nfs4EventKind::Refused(_) | Nfs4EventKind::Downgraded => {}
+            if e.server == server {
+                replay_nfs4(&mut locks, e, l);
             }
         }
-        Nfs4Replayed { locks, complete: self.dropped == 0 }
+        Nfs4Replayed { locks, complete }
     }
 }
 
@@ -383,6 +430,32 @@ mod tests {
         assert_eq!(j.since(0).map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
         assert_eq!(j.since(4).map(|e| e.seq).collect::<Vec<_>>(), vec![4]);
         assert_eq!(j.since(9).count(), 0);
-        assert!(!j.nlm_held_before(s, None, 10).complete);
+        assert!(!j.nlm_held_before(s, None, 2).complete, "forgotten events at t=2 are after t=1");
+        assert!(j.nlm_held_before(s, None, 10).complete);
+    }
+
+    #[test]
+    fn forgotten_events_still_count_in_replays() {
+        let s = IpAddr::from([10, 0, 0, 100]);
+        let mut j = Journal::new(2);
+        j.push(at(1), None, s, ev(LockEventKind::Granted(Via::Reply), 1, Range::WHOLE));
+        j.push(at(2), None, s, ev(LockEventKind::Granted(Via::Reply), 2, Range::from_offset_len(0, 10)));
+        j.push(at(3), None, s, ev(LockEventKind::Unlocked, 2, Range::from_offset_len(0, 10)));
+        j.push(at(4), None, s, ev(LockEventKind::Granted(Via::Reply), 3, Range::from_offset_len(0, 10)));
+        // t=1 and t=2 are forgotten: client 1 still holds, client 2's lock is gone again
+        assert_eq!(j.len(), 2);
+        let r = j.nlm_held_before(s, None, 5);
+        assert!(r.complete);
+        let mut owners: Vec<String> = r.locks.iter().map(|(_, h)| h.owner.caller_name.clone()).collect();
+        owners.sort();
+        assert_eq!(owners, ["c1", "c3"]);
+        assert_eq!(r.locks.iter().find(|(_, h)| h.owner.caller_name == "c1").map(|(_, h)| h.meta.granted), Some(at(1)));
+        assert_eq!(j.nlm_held_before(s, Some(IpAddr::from([10, 0, 0, 3])), 5).locks.len(), 1);
+        assert!(!j.nlm_held_before(s, None, 2).complete);
+        let mut j = Journal::new(1);
+        j.push(at(1), None, s, ev(LockEventKind::Granted(Via::Reply), 1, Range::WHOLE));
+        j.push(at(2), None, s, ev(LockEventKind::Unlocked, 1, Range::WHOLE));
+        j.push(at(3), None, s, ev(LockEventKind::Blocked, 2, Range::WHOLE));
+        assert!(j.base_nlm.is_empty(), "tables of released locks are not kept");
     }
 }

@@ -66,6 +66,7 @@ pub struct TrackerConfig {
     pub monitors_cap: usize,
     /// Hosts whose state number is remembered.
     pub hosts_cap: usize,
+    /// Lock changes kept in the journal; older ones are folded into its base tables.
     pub journal_cap: usize,
     pub servers_cap: usize,
     pub nfs4: Nfs4Limits,
@@ -84,7 +85,7 @@ impl Default for TrackerConfig {
             shares_cap: 65_536,
             monitors_cap: 65_536,
             hosts_cap: 65_536,
-            journal_cap: 262_144,
+            journal_cap: 32_768,
             servers_cap: 4096,
             nfs4: Nfs4Limits::default(),
         }

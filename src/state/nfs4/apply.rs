@@ -431,10 +431,14 @@ impl Apply<'_> {
         self.push(What::Nfs4Open(open_event(Nfs4EventKind::Released, &o)));
         self.renew(o.clientid);
         // Lock stateids of this open that hold nothing go with it.
-        let locks = &self.st.locks;
-        self.st.lock_stateids.retain(|other, l| {
-            l.open != Some(s.other) || locks.file(&l.fh).is_some_and(|f| f.of(&l.owner).iter().any(|h| h.meta.stateid == *other))
-        });
+        let Some(derived) = self.st.locks_by_open.remove(&s.other) else { return };
+        for other in derived {
+            let Some(l) = self.st.lock_stateids.get(&other) else { continue };
+            let holds = self.st.locks.file(&l.fh).is_some_and(|f| f.of(&l.owner).iter().any(|h| h.meta.stateid == other));
+            if l.open == Some(s.other) && !holds {
+                self.st.lock_stateids.remove(&other);
+            }
+        }
     }
 
     fn locked(&mut self, l: &LockReq, new: Sid) {
@@ -464,6 +468,13 @@ impl Apply<'_> {
                 if self.room_for_stateid() {
                     let ls = Nfs4LockState { stateid: new, owner: owner.clone(), fh: fh.clone(), open, stale_since: None };
                     self.st.lock_stateids.insert(new.other, ls);
+                    if let Some(o) = open {
+                        let opens = &self.st.opens;
+                        if self.st.locks_by_open.len() > 2 * opens.len() + 1024 {
+                            self.st.locks_by_open.retain(|o, _| opens.contains_key(o));
+                        }
+                        self.st.locks_by_open.entry(o).or_default().push(new.other);
+                    }
                 }
             }
         }

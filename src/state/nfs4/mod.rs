@@ -38,7 +38,7 @@ use super::Tracker;
 use crate::net::FrameRef;
 use crate::xdr::hex;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -385,6 +385,9 @@ pub struct Nfs4State {
     limits: Nfs4Limits,
     /// Old-epoch opens by file handle, for reclaims (entries may outlive their open).
     stale_opens_by_fh: BTreeMap<Vec<u8>, Vec<[u8; 12]>>,
+    /// Lock stateids by the open they were derived from (entries may outlive their
+    /// lock stateid; checked on use), so that a CLOSE finds its locks directly.
+    pub(super) locks_by_open: HashMap<[u8; 12], Vec<[u8; 12]>>,
 }
 
 impl Default for Nfs4State {
@@ -437,6 +440,7 @@ impl Nfs4State {
             counters: Nfs4TableCounters::default(),
             limits,
             stale_opens_by_fh: BTreeMap::new(),
+            locks_by_open: HashMap::new(),
         }
     }
 
