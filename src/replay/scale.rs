@@ -8,7 +8,7 @@
 //! collide with every later clone: with more than one clone it ends at its band's end.
 //! Share deny modes would make clones refuse each other's OPENs: clones deny nothing.
 
-use super::plan::{NlmHost, Plan, V4Client, V4Lock};
+use super::plan::{NlmHost, NlmReclaim, Plan, V4Client, V4Lock, V4Open};
 
 const ALIGN: u64 = 4096;
 
@@ -83,6 +83,52 @@ pub fn scale(p: &Plan, nlm: usize, v4: usize) -> Result<Plan, String> {
     }
     out.basis = format!("{} (NLM hosts ×{nlm}, NFSv4 clients ×{v4}, ranges {stride} bytes apart)", p.basis);
     Ok(out)
+}
+
+/// The base of a synthetic storm (for measurements where no capture has the shape
+/// wanted): `nlm_files` NLM hosts, each with one exclusive lock on its own file
+/// `<dir>/storm-nlm-<i>`, and one NFSv4.`minor` client with one open of
+/// `<dir>/storm-v4` and `v4_locks` exclusive locks of its own lock owner. Handles are
+/// placeholders: send it with paths remapped on the target.
+pub fn storm_base(dir: &str, nlm_files: usize, minor: u32, v4_locks: usize) -> Plan {
+    let nlm = (0..nlm_files)
+        .map(|i| NlmHost {
+            caller_name: format!("storm-{i}"),
+            addr: [127, 0, 0, 1].into(),
+            state: 1,
+            locks: vec![NlmReclaim {
+                fh: format!("storm-nlm-{i}").into_bytes(),
+                path: Some(format!("{dir}/storm-nlm-{i}")),
+                oh: format!("oh-storm-{i}").into_bytes(),
+                svid: 1000 + i as i32,
+                offset: 0,
+                len: 100,
+                exclusive: true,
+                fail: None,
+            }],
+        })
+        .collect();
+    let v4 = (v4_locks > 0).then(|| V4Client {
+        minor,
+        owner: b"storm-v4".to_vec(),
+        owner_text: "storm-v4".into(),
+        verifier: b"stormver".to_vec(),
+        addr: [127, 0, 0, 1].into(),
+        machine: "storm-v4".into(),
+        uid: 0,
+        opens: vec![V4Open {
+            open_owner: b"storm-open".to_vec(),
+            fh: b"storm-v4".to_vec(),
+            path: Some(format!("{dir}/storm-v4")),
+            share_access: 3,
+            share_deny: 0,
+            synthesized: false,
+            locks: (0..v4_locks as u64).map(|k| V4Lock { lock_owner: b"storm-lock".to_vec(), offset: k * 200, length: 100, write: true }).collect(),
+            fail: None,
+        }],
+        fail: None,
+    });
+    Plan { server: None, basis: format!("a synthetic storm base ({nlm_files} NLM files, {v4_locks} NFSv4.{minor} locks)"), nlm, v4: v4.into_iter().collect(), ..Plan::default() }
 }
 
 #[cfg(test)]
@@ -168,6 +214,24 @@ mod tests {
         assert_eq!(p.nlm[2].locks[0].offset, 4096, "clone 1 of a: first lock moved by one stride");
         assert_eq!(p.nlm[0].locks[1].len, 4096 - 200, "EOF lock of clone 0 ends with its band");
         assert!(p.basis.contains("×5") && p.basis.contains("×3"));
+    }
+
+    #[test]
+    fn storm_base_scales_to_the_wanted_storm() {
+        let p = scale(&storm_base("/vfs", 4, 1, 3), 2500, 1000).unwrap();
+        assert_eq!((p.nlm.len(), p.nlm_locks(), p.v4.len(), p.v4_locks()), (10_000, 10_000, 1000, 3000));
+        let s = p.summary();
+        assert_eq!((s[0].files, s[1].files, s[1].protocol.as_str()), (4, 1, "NFSv4.1"));
+        let locks = all_locks(&p);
+        // no two locks on the same file overlap (each clone has its own band)
+        let mut by_file: std::collections::HashMap<Vec<u8>, Vec<Range>> = std::collections::HashMap::new();
+        for l in &locks {
+            by_file.entry(l.1.clone()).or_default().push(l.2);
+        }
+        for (_, mut v) in by_file {
+            v.sort();
+            assert!(v.windows(2).all(|w| !w[0].overlaps(&w[1])));
+        }
     }
 
     #[test]
