@@ -15,6 +15,7 @@ pub mod net;
 pub mod pipeline;
 pub mod output;
 pub mod proto;
+pub mod replay;
 pub mod rpc;
 pub mod state;
 pub mod xdr;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod decode;
+mod replay;
 mod state;
 
 use anyhow::Result;
@@ -28,6 +29,8 @@ enum Cmd {
     State(state::StateArgs),
     /// Restarts, failovers, grace windows and grants a correct server would not have given.
     Audit(audit::AuditArgs),
+    /// Reclaim the locks clients held on a server IP against a target in grace (failover drills, storms).
+    Replay(replay::ReplayArgs),
 }
 
 /// Where frames come from, tcpdump-style.
@@ -129,5 +132,6 @@ pub fn run() -> Result<ExitCode> {
         Cmd::Stats(a) => decode::stats(a),
         Cmd::State(a) => state::state(a),
         Cmd::Audit(a) => audit::audit(a),
+        Cmd::Replay(a) => replay::replay(a),
     }
 }
