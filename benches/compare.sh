@@ -1,31 +1,41 @@
 #!/usr/bin/env bash
-# Side-by-side timing of gracewatch, tshark and tcpdump on the same capture.
+# Side-by-side timing of gracewatch, tshark and tcpdump on the same captures.
 #
 #   benches/compare.sh [CAPTURE] [RUNS]
 #
-# CAPTURE defaults to the largest capture of ../shared/captures-pool (decompressed
-# into target/pool-originals by the test suite or by this script). Each command runs
-# RUNS times (default 5); the median wall time, its ratio to gracewatch's audit (or
-# decode when audit is not built) and the peak resident memory (from /usr/bin/time -v)
-# are printed as a Markdown table. Absolute times on shared machines are noisy: read
-# the ratios.
+# With CAPTURE, one table for that file. Without, the two benchmark inputs:
+#   bulk           the largest capture of ../shared/captures-pool (decompressed into
+#                  target/pool-originals by the test suite or by this script);
+#   metadata-heavy a capture generated on the fly by examples/gencap (2000 NLM and
+#                  NFSv4.1 clients locking, a server restart and a reclaim storm,
+#                  about 2 million packets),
+# then the scaling checks on generated captures: peak memory for 1x vs 2x the file
+# (same clients, twice the cycles) and 1x vs 2x the clients, and time for 1x vs 10x
+# the file.
+#
+# Each command runs RUNS times (default 5; META_RUNS, default 3, for the
+# metadata-heavy input, where tshark takes minutes); the median wall time, its ratio to
+# gracewatch's audit and the peak resident memory (from /usr/bin/time -v) are printed
+# as Markdown tables. Absolute times on shared machines are noisy: read the ratios.
+#
+# Environment: META_CLIENTS (2000), META_CYCLES (90), META_RUNS (3), SCALING (1: run
+# the scaling checks; 0: skip them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${2:-5}
 cap=${1:-}
-if [ -z "$cap" ]; then
-  src=../shared/captures-pool/nfstrace/originals-bz2/eth-ipv4-tcp-nfsv3-4-41-cifs1-2.pcap.bz2
-  cap=target/pool-originals/eth-ipv4-tcp-nfsv3-4-41-cifs1-2.pcap
-  if [ ! -f "$cap" ]; then
-    mkdir -p target/pool-originals
-    bzip2 -dc "$src" > "$cap.tmp" && mv "$cap.tmp" "$cap"
-  fi
-fi
-for t in tshark tcpdump /usr/bin/time; do
+meta_runs=${META_RUNS:-3}
+meta_clients=${META_CLIENTS:-2000}
+meta_cycles=${META_CYCLES:-90}
+scaling=${SCALING:-1}
+for t in tshark tcpdump capinfos /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "missing: $t (apt-get install tshark tcpdump time)" >&2; exit 2; }
 done
 cargo build --release -q
+cargo build --release -q --example gencap
 gw=target/release/gracewatch
+gen=target/release/examples/gencap
+mkdir -p target/bench
 
 # The fields gracewatch prints for each message.
 tshark_fields=(-e frame.number -e frame.time_epoch -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst
@@ -33,37 +43,120 @@ tshark_fields=(-e frame.number -e frame.time_epoch -e ip.src -e ip.dst -e ipv6.s
   -e rpc.program -e rpc.programversion -e rpc.procedure -e rpc.replystat -e rpc.state_accept
   -e rpc.repframe -e rpc.time -e nlm.procedure_v4 -e nlm.reclaim -e nlm.lock.l_offset64 -e nlm.lock.l_len64 -e nlm.stat -e nfs.opcode -e nfs.nfsstat4)
 
-declare -A cmds
-names=()
-add() { names+=("$1"); cmds["$1"]="$2"; }
-if "$gw" audit --help >/dev/null 2>&1; then
-  add "gracewatch audit" "$gw audit -r $cap"
-fi
-add "gracewatch decode --json" "$gw decode --json -r $cap"
-add "gracewatch stats" "$gw stats -r $cap"
-add "tcpdump -nn -vv -r" "tcpdump -nn -vv -r $cap"
-add "tshark -T fields" "tshark -n -r $cap -T fields ${tshark_fields[*]} -Y rpc"
-
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-declare -A med mem
-for n in "${names[@]}"; do
-  times=(); peak=0
-  for ((i = 0; i < runs; i++)); do
-    out=$( { /usr/bin/time -f "%e %M" bash -c "${cmds[$n]} >/dev/null 2>/dev/null"; } 2>&1 | tail -1)
+# run_cmd CMD RUNS: sets $med (median seconds) and $peak (largest peak RSS, KB).
+run_cmd() {
+  local times=() out kb i
+  peak=0
+  for ((i = 0; i < $2; i++)); do
+    out=$( { /usr/bin/time -f "%e %M" bash -c "$1 >/dev/null 2>/dev/null"; } 2>&1 | tail -1)
     times+=("${out% *}")
     kb=${out#* }
     if (( kb > peak )); then peak=$kb; fi
   done
-  med[$n]=$(printf '%s\n' "${times[@]}" | median)
-  mem[$n]=$peak
-done
-base="${names[0]}"
-echo "capture: $cap ($(du -h "$cap" | cut -f1), $(capinfos -c -M "$cap" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}') frames), $runs runs each, $(nproc) cores"
+  med=$(printf '%s\n' "${times[@]}" | median)
+}
+
+# RPC messages gracewatch hands to its sinks for a capture.
+messages() {
+  "$gw" stats --json -r "$1" 2>/dev/null | python3 -c 'import json,sys
+c = json.load(sys.stdin)["counters"]
+print(c["rpc_calls"] + c["retransmitted_calls"] + c["rpc_replies"] + c["duplicate_replies"] + c["orphan_replies"])'
+}
+
+frames() { capinfos -c -M "$1" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}'; }
+
+# table CAPTURE RUNS: the four tools side by side.
+table() {
+  local c=$1 n=$2 name base
+  declare -A cmds med_of mem_of
+  local names=()
+  add() { names+=("$1"); cmds["$1"]="$2"; }
+  add "gracewatch audit" "$gw audit -r $c"
+  add "gracewatch decode --json" "$gw decode --json -r $c"
+  add "tcpdump -nn -vv -r" "tcpdump -nn -vv -r $c"
+  add "tshark -T fields" "tshark -n -r $c -T fields ${tshark_fields[*]} -Y rpc"
+  for name in "${names[@]}"; do
+    run_cmd "${cmds[$name]}" "$n"
+    med_of[$name]=$med
+    mem_of[$name]=$peak
+  done
+  base="gracewatch audit"
+  local msgs
+  msgs=$(messages "$c")
+  echo "capture: $c ($(du -h "$c" | cut -f1), $(frames "$c") frames, $msgs RPC messages), $n runs each, $(nproc) cores"
+  echo
+  echo "| command | median s | × $base | peak RSS MB |"
+  echo "|---|---:|---:|---:|"
+  for name in "${names[@]}"; do
+    ratio=$(awk -v a="${med_of[$name]}" -v b="${med_of[$base]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    echo "| \`$name\` | ${med_of[$name]} | $ratio | $(( mem_of[$name] / 1024 )) |"
+  done
+  echo
+  awk -v m="$msgs" -v t="${med_of[$base]}" -v td="${med_of[tcpdump -nn -vv -r]}" -v ts="${med_of[tshark -T fields]}" 'BEGIN {
+    printf "audit: %.2f million RPC messages/s; %.2fx faster than tcpdump, %.1fx faster than tshark\n\n", (t > 0 ? m / t / 1e6 : 0), (t > 0 ? td / t : 0), (t > 0 ? ts / t : 0) }'
+}
+
+generate() { # OUT CLIENTS CYCLES
+  if [ ! -f "$1" ]; then
+    "$gen" --clients "$2" --cycles "$3" "$1.tmp" 2>/dev/null && mv "$1.tmp" "$1"
+  fi
+}
+
+if [ -n "$cap" ]; then
+  table "$cap" "$runs"
+  exit 0
+fi
+
+src=../shared/captures-pool/nfstrace/originals-bz2/eth-ipv4-tcp-nfsv3-4-41-cifs1-2.pcap.bz2
+bulk=target/pool-originals/eth-ipv4-tcp-nfsv3-4-41-cifs1-2.pcap
+if [ ! -f "$bulk" ]; then
+  mkdir -p target/pool-originals
+  bzip2 -dc "$src" > "$bulk.tmp" && mv "$bulk.tmp" "$bulk"
+fi
+meta=target/bench/meta-${meta_clients}c-${meta_cycles}y.pcap
+generate "$meta" "$meta_clients" "$meta_cycles"
+
+echo "## bulk data"
 echo
-echo "| command | median s | × $base | peak RSS MB |"
-echo "|---|---:|---:|---:|"
-for n in "${names[@]}"; do
-  ratio=$(awk -v a="${med[$n]}" -v b="${med[$base]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-  echo "| \`$n\` | ${med[$n]} | $ratio | $(( mem[$n] / 1024 )) |"
+table "$bulk" "$runs"
+echo "## metadata-heavy (generated: $meta_clients clients, $meta_cycles cycles)"
+echo
+table "$meta" "$meta_runs"
+
+[ "$scaling" = 1 ] || exit 0
+
+# Scaling of gracewatch audit on generated captures: 1x, 2x the cycles (the same live
+# state over twice the time), 2x the clients (twice the live state), 10x the cycles.
+half=$(( meta_clients / 2 ))
+base_cycles=$(( meta_cycles / 2 ))
+one=target/bench/meta-${half}c-${base_cycles}y.pcap
+long=target/bench/meta-${half}c-$(( base_cycles * 2 ))y.pcap
+wide=target/bench/meta-${meta_clients}c-${base_cycles}y.pcap
+small=target/bench/meta-${half}c-$(( base_cycles / 5 ))y.pcap
+generate "$one" "$half" "$base_cycles"
+generate "$long" "$half" $(( base_cycles * 2 ))
+generate "$wide" "$meta_clients" "$base_cycles"
+generate "$small" "$half" $(( base_cycles / 5 ))
+echo "## scaling of \`gracewatch audit\` (generated captures, median of $meta_runs)"
+echo
+echo "| capture | clients | cycles | frames | RPC messages | median s | messages/s | peak RSS MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+declare -A sec fr mem
+for spec in "1x:$one:$half:$base_cycles" "2x file:$long:$half:$(( base_cycles * 2 ))" "2x clients:$wide:$meta_clients:$base_cycles" "1/5x file:$small:$half:$(( base_cycles / 5 ))"; do
+  IFS=: read -r label f cl cy <<< "$spec"
+  run_cmd "$gw audit -r $f" "$meta_runs"
+  m=$(messages "$f")
+  fr[$label]=$(frames "$f")
+  sec[$label]=$med
+  mem[$label]=$peak
+  rate=$(awk -v m="$m" -v t="$med" 'BEGIN { printf "%.2f M", (t > 0 ? m / t / 1e6 : 0) }')
+  echo "| $label | $cl | $cy | ${fr[$label]} | $m | $med | $rate | $(( peak / 1024 )) |"
 done
+echo
+awk -v a="${mem[1x]}" -v b="${mem[2x file]}" -v c="${mem[2x clients]}" 'BEGIN {
+  printf "peak memory: 2x file %.2fx, 2x clients %.2fx of 1x\n", b / a, c / a }'
+# 10x the packets: the 1/5x capture against the 2x one.
+awk -v f1="${fr[1/5x file]}" -v f2="${fr[2x file]}" -v t1="${sec[1/5x file]}" -v t2="${sec[2x file]}" 'BEGIN {
+  printf "time linearity: %.1fx the frames took %.1fx the time (%.2f of linear)\n", f2 / f1, t2 / t1, (t2 / t1) / (f2 / f1) }'

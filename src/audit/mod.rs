@@ -116,9 +116,9 @@ pub struct ServerAudit {
     /// Reclaims per (epoch, protocol family, outcome).
     pub reclaims: BTreeMap<(usize, &'static str, String), u64>,
     /// Last time each client (address or name) sent this server anything.
-    contacts: HashMap<String, Ts>,
+    contacts: crate::net::FastMap<String, Ts>,
     /// First time each client was seen at this server.
-    first_contact: HashMap<String, Ts>,
+    first_contact: crate::net::FastMap<String, Ts>,
     pub gaps: u64,
     pub gap_bytes: u64,
     /// The server refused connections before it first answered: the capture saw its
@@ -135,12 +135,17 @@ impl ServerAudit {
         self.epochs.iter().rev().find(|e| e.earliest_start() < t || e.index == 0)
     }
 
-    fn contact(&mut self, who: String, t: Ts) {
-        if self.contacts.len() >= MAX_CONTACTS && !self.contacts.contains_key(&who) {
+    fn contact(&mut self, who: &str, t: Ts) {
+        // Known clients (the common case) are updated without allocating.
+        if let Some(last) = self.contacts.get_mut(who) {
+            *last = t;
             return;
         }
-        self.first_contact.entry(who.clone()).or_insert(t);
-        self.contacts.insert(who, t);
+        if self.contacts.len() >= MAX_CONTACTS {
+            return;
+        }
+        self.first_contact.entry(who.to_string()).or_insert(t);
+        self.contacts.insert(who.to_string(), t);
     }
 
     /// Whether the client (by address or name) was heard from after `t`.
@@ -485,57 +490,74 @@ impl Auditor {
         }
     }
 
-    /// Read the tracker's new journal entries.
+    /// Read the tracker's new journal entries. Only grants and refusals matter here;
+    /// what they need is taken out of the journal without copying the rest.
     fn journal(&mut self) {
-        let events: Vec<_> = self.tracker.journal().since(self.seq).cloned().collect();
-        if let Some(last) = events.last() {
-            self.seq = last.seq + 1;
+        let next = self.tracker.journal().next_seq();
+        let mut seq = self.seq.max(self.tracker.journal().first_seq());
+        while seq < next {
+            let Some(e) = self.tracker.journal().get(seq) else { break };
+            seq += 1;
+            let item = match &e.what {
+                What::Nfs4Lock(_) | What::Nfs4Open(_) => self.v4_prepare(e).map(JournalItem::V4),
+                What::NlmLock(l) if matches!(l.kind, LockEventKind::Granted(_) | LockEventKind::Refused(_)) => Some(JournalItem::Nlm {
+                    server: e.server,
+                    at: e.at,
+                    kind: l.kind,
+                    reclaim: l.reclaim,
+                    client: l.owner.client,
+                    caller: l.owner.caller_name.clone(),
+                    lock: matches!(l.kind, LockEventKind::Granted(_)).then(|| nlm_lock_ref(&l.fh, &l.owner, l.exclusive, l.range, e.at, l.reclaim, l.vers)),
+                }),
+                _ => None,
+            };
+            match item {
+                Some(JournalItem::V4(g)) => self.v4_grant(g),
+                Some(JournalItem::Nlm { server, at, kind, reclaim, client, caller, lock }) => self.nlm_event(server, at, kind, reclaim, client, caller, lock),
+                None => {}
+            }
         }
-        for e in events {
-            if let What::Nfs4Lock(_) | What::Nfs4Open(_) = &e.what {
-                self.v4_journal(&e);
-                continue;
+        self.seq = seq;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn nlm_event(&mut self, server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: String, lock: Option<LockRef>) {
+        let outcome = |s: &str| (0usize, "NLM", s.to_string());
+        match kind {
+            LockEventKind::Granted(_) => {
+                let Some(lock) = lock else { return };
+                if reclaim {
+                    self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at, client: Some(client), note: "NLM reclaim granted".into() }, false);
+                    self.reclaimed(server, &lock);
+                    self.count_reclaim(server, at.ts, outcome("GRANTED"));
+                }
+                let c = Candidate { server, lock, kind: GrantKind::NlmLock, reclaim, minor: None, reclaim_complete: None, session_seen: false };
+                self.candidate(c);
             }
-            let What::NlmLock(l) = &e.what else { continue };
-            let server = e.server;
-            let lock = nlm_lock_ref(&l.fh, &l.owner, l.exclusive, l.range, e.at, l.reclaim, l.vers);
-            let reclaim = l.reclaim;
-            let outcome = |s: &str| (0usize, "NLM", s.to_string());
-            match l.kind {
-                LockEventKind::Granted(_) => {
-                    if reclaim {
-                        self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: "NLM reclaim granted".into() }, false);
-                        self.reclaimed(server, &lock);
-                        self.count_reclaim(server, e.at.ts, outcome("GRANTED"));
-                    }
-                    let c = Candidate { server, lock, kind: GrantKind::NlmLock, reclaim, minor: None, reclaim_complete: None, session_seen: false };
-                    self.candidate(c);
+            LockEventKind::Refused(NlmStat::DeniedGracePeriod) => {
+                if reclaim {
+                    // The client reclaims, so it believes the server restarted.
+                    self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at, client: Some(client), note: "NLM reclaim refused DENIED_GRACE_PERIOD".into() }, false);
                 }
-                LockEventKind::Refused(NlmStat::DeniedGracePeriod) => {
-                    if reclaim {
-                        // The client reclaims, so it believes the server restarted.
-                        self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: "NLM reclaim refused DENIED_GRACE_PERIOD".into() }, false);
-                    }
-                    let kind = if reclaim { EvidenceKind::NoGrace } else { EvidenceKind::GraceRefusal };
-                    let note = if reclaim { "NLM reclaim refused DENIED_GRACE_PERIOD" } else { "NLM LOCK refused DENIED_GRACE_PERIOD" };
-                    self.evidence(server, Evidence { kind, at: e.at, client: Some(l.owner.client), note: note.into() }, false);
-                    if reclaim {
-                        self.count_reclaim(server, e.at.ts, outcome("DENIED_GRACE_PERIOD"));
-                        self.server(server).refused(e.at.ts, l.owner.client, l.owner.caller_name.clone(), e.at);
-                    }
+                let kind = if reclaim { EvidenceKind::NoGrace } else { EvidenceKind::GraceRefusal };
+                let note = if reclaim { "NLM reclaim refused DENIED_GRACE_PERIOD" } else { "NLM LOCK refused DENIED_GRACE_PERIOD" };
+                self.evidence(server, Evidence { kind, at, client: Some(client), note: note.into() }, false);
+                if reclaim {
+                    self.count_reclaim(server, at.ts, outcome("DENIED_GRACE_PERIOD"));
+                    self.server(server).refused(at.ts, client, caller, at);
                 }
-                LockEventKind::Refused(s) if reclaim => {
-                    self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at: e.at, client: Some(l.owner.client), note: format!("NLM reclaim refused {}", s.name()) }, false);
-                    self.count_reclaim(server, e.at.ts, outcome(s.name()));
-                    self.server(server).refused(e.at.ts, l.owner.client, l.owner.caller_name.clone(), e.at);
-                }
-                _ => {}
             }
+            LockEventKind::Refused(s) if reclaim => {
+                self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at, client: Some(client), note: format!("NLM reclaim refused {}", s.name()) }, false);
+                self.count_reclaim(server, at.ts, outcome(s.name()));
+                self.server(server).refused(at.ts, client, caller, at);
+            }
+            _ => {}
         }
     }
 
-    /// A granted NFSv4 LOCK or OPEN becomes a candidate; a reclaim marks its old lock.
-    fn v4_journal(&mut self, e: &crate::state::journal::Event) {
+    /// A granted NFSv4 LOCK or OPEN, as a candidate, read from its journal event.
+    fn v4_prepare(&self, e: &crate::state::journal::Event) -> Option<V4Grant> {
         use crate::state::journal::Nfs4EventKind;
         let server = e.server;
         let st = self.tracker.nfs4(server);
@@ -544,11 +566,11 @@ impl Auditor {
                 (GrantKind::V4Lock, l.owner.clientid, format!("lock owner {}", hex(&l.owner.owner)), l.fh.clone(), l.range, l.exclusive, l.reclaim, l.minor)
             }
             What::Nfs4Open(o) if o.kind == Nfs4EventKind::Granted => {
-                let Some(fh) = o.fh.clone() else { return };
+                let fh = o.fh.clone()?;
                 let minor = st.and_then(|s| s.client(o.clientid)).map_or(0, |c| c.minor);
                 (GrantKind::V4Open, o.clientid, format!("open owner {}", hex(&o.open_owner)), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
             }
-            _ => return,
+            _ => return None,
         };
         let client = st.and_then(|s| s.client(clientid));
         let owner_bytes = client.map(|c| c.owner.clone()).unwrap_or_default();
@@ -564,12 +586,18 @@ impl Auditor {
             reclaim,
         };
         let session_seen = client.is_some_and(|c| !c.inferred);
-        let epoch = self.servers.get(&server).and_then(|sa| sa.epoch_at(e.at.ts)).map_or(0, |ep| ep.index);
+        Some(V4Grant { server, at: e.at, kind, lock, reclaim, minor, owner_bytes, session_seen })
+    }
+
+    /// A granted NFSv4 LOCK or OPEN becomes a candidate; a reclaim marks its old lock.
+    fn v4_grant(&mut self, g: V4Grant) {
+        let V4Grant { server, at, kind, lock, reclaim, minor, owner_bytes, session_seen } = g;
+        let epoch = self.servers.get(&server).and_then(|sa| sa.epoch_at(at.ts)).map_or(0, |ep| ep.index);
         let reclaim_complete = self.reclaim_completes.get(&(server, epoch, owner_bytes)).copied();
         if reclaim {
             self.reclaimed(server, &lock);
             let outcome = if kind == GrantKind::V4Lock { "LOCK reclaim granted" } else { "OPEN reclaim granted" };
-            self.count_reclaim(server, e.at.ts, (0, "NFSv4", outcome.into()));
+            self.count_reclaim(server, at.ts, (0, "NFSv4", outcome.into()));
         }
         self.candidate(Candidate { server, lock, kind, reclaim, minor: Some(minor), reclaim_complete, session_seen });
     }
@@ -771,6 +799,32 @@ impl Auditor {
     }
 }
 
+/// What the audit takes from one journal event.
+enum JournalItem {
+    Nlm { server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: String, lock: Option<LockRef> },
+    V4(V4Grant),
+}
+
+struct V4Grant {
+    server: IpAddr,
+    at: FrameRef,
+    kind: GrantKind,
+    lock: LockRef,
+    reclaim: bool,
+    minor: u32,
+    owner_bytes: Vec<u8>,
+    session_seen: bool,
+}
+
+/// An address as text, formatted into `buf` (as `IpAddr::to_string` would).
+fn ip_text(buf: &mut [u8; 64], ip: IpAddr) -> &str {
+    use std::io::Write;
+    let mut c = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(c, "{ip}");
+    let n = c.position() as usize;
+    std::str::from_utf8(&buf[..n]).unwrap_or("")
+}
+
 fn ev_at(sa: &ServerAudit) -> FrameRef {
     sa.epochs.last().map_or(FrameRef::default(), |e| e.start_hi)
 }
@@ -812,10 +866,11 @@ impl Sink for Auditor {
         match &m.kind {
             Kind::Reply { .. } => {}
             Kind::Call { header, body, .. } => {
-                sa.contact(m.src.ip.to_string(), m.at.ts);
+                let mut buf = [0u8; 64];
+                sa.contact(ip_text(&mut buf, m.src.ip), m.at.ts);
                 if let CallBody::Nlm(c) = body {
                     if let Some(l) = c.lock() {
-                        sa.contact(l.caller_name.as_str_lossy().into_owned(), m.at.ts);
+                        sa.contact(&l.caller_name.as_str_lossy(), m.at.ts);
                     }
                 }
                 let _ = header;

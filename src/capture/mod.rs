@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod drive;
+mod mapped;
 pub use drive::{run, Input, RunReport};
 
 /// One frame as read from a source.
@@ -29,9 +30,16 @@ fn link_name(l: Linktype) -> String {
     l.get_name().map(|n| n.trim_start_matches("DLT_").to_string()).unwrap_or_else(|_| "unknown".into())
 }
 
+/// How a file is read: classic pcap of Ethernet frames from a memory map, anything
+/// else through libpcap.
+enum Reader {
+    Mapped(mapped::Mapped),
+    Libpcap(Capture<Offline>),
+}
+
 /// A capture file being read.
 pub struct FileSource {
-    cap: Capture<Offline>,
+    cap: Reader,
     pub path: String,
     pub link: LinkType,
     pub index: u16,
@@ -42,6 +50,12 @@ pub struct FileSource {
 impl FileSource {
     /// Open a pcap or pcapng file; `-` reads standard input.
     pub fn open(path: &str, index: u16) -> Result<FileSource> {
+        if path != "-" {
+            if let Some(m) = mapped::Mapped::open(path) {
+                let link = LinkType::from_dlt(1).ok_or_else(|| Error::UnsupportedLinkType { path: path.to_string(), linktype: 1, name: "EN10MB".into() })?;
+                return Ok(FileSource { cap: Reader::Mapped(m), path: path.to_string(), link, index, frames: 0, done: false });
+            }
+        }
         let cap = if path == "-" {
             // SAFETY: fd 0 stays open for the life of the process.
             unsafe { Capture::from_raw_fd_with_precision(0, Precision::Nano) }
@@ -55,7 +69,7 @@ impl FileSource {
         let dlt = cap.get_datalink();
         let link = LinkType::from_dlt(dlt.0)
             .ok_or_else(|| Error::UnsupportedLinkType { path: path.to_string(), linktype: dlt.0, name: link_name(dlt) })?;
-        Ok(FileSource { cap, path: path.to_string(), link, index, frames: 0, done: false })
+        Ok(FileSource { cap: Reader::Libpcap(cap), path: path.to_string(), link, index, frames: 0, done: false })
     }
 
     /// The next frame, `None` at the end of the file.
@@ -63,7 +77,30 @@ impl FileSource {
         if self.done {
             return Ok(None);
         }
-        match self.cap.next_packet() {
+        let cap = match &mut self.cap {
+            Reader::Mapped(m) => {
+                return match m.next() {
+                    Ok(Some(r)) => {
+                        self.frames += 1;
+                        let at = FrameRef { file: self.index, frame: self.frames, ts: r.ts };
+                        Ok(Some(Frame { at, link: self.link, data: r.data, orig_len: r.orig_len }))
+                    }
+                    Ok(None) => {
+                        self.done = true;
+                        Ok(None)
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        Err(match e {
+                            mapped::RecError::Truncated(msg) => Error::Truncated { path: self.path.clone(), frame: self.frames, msg },
+                            mapped::RecError::Bad(msg) => Error::Read { path: self.path.clone(), frame: self.frames, msg },
+                        })
+                    }
+                };
+            }
+            Reader::Libpcap(c) => c,
+        };
+        match cap.next_packet() {
             Ok(p) => {
                 self.frames += 1;
                 let at = FrameRef { file: self.index, frame: self.frames, ts: ts_of(p.header) };

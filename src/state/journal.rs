@@ -315,6 +315,17 @@ impl Journal {
         self.events.iter()
     }
 
+    /// The sequence number of the oldest event kept.
+    pub fn first_seq(&self) -> u64 {
+        self.events.front().map_or(self.next, |e| e.seq)
+    }
+
+    /// Event number `seq`, if still kept.
+    pub fn get(&self, seq: u64) -> Option<&Event> {
+        let i = seq.checked_sub(self.first_seq())?;
+        self.events.get(usize::try_from(i).ok()?)
+    }
+
     /// Events numbered `seq` and later that are still kept.
     pub fn since(&self, seq: u64) -> impl Iterator<Item = &Event> {
         let first = self.events.front().map_or(self.next, |e| e.seq);
