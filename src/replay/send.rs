@@ -57,7 +57,7 @@ impl SendConfig {
             nlm_port: None,
             nlm_udp: false,
             source_addrs: Vec::new(),
-            concurrency: 256,
+            concurrency: 64,
             rate: None,
             timeout: Duration::from_secs(10),
             retries: 3,
