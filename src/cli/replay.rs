@@ -62,8 +62,10 @@ pub struct ReplayArgs {
     /// Clone NFSv4 clients this many times instead (overrides --scale for NFSv4).
     #[arg(long, value_name = "N")]
     scale_v4: Option<usize>,
-    /// Simulated clients running at once (each on its own connection).
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    /// Simulated clients running at once (each on its own connection). NFS-Ganesha 4.3
+    /// stalls when a few hundred NLM requests from hosts it does not monitor yet arrive
+    /// at once (its workers all wait for statd): keep this below its worker count.
+    #[arg(long, value_name = "N", default_value_t = 64)]
     concurrency: usize,
     /// Calls per second over all clients (default: as fast as the target answers).
     #[arg(long, value_name = "PER_SEC")]

@@ -106,6 +106,9 @@ pub struct Report {
     pub retransmits: u64,
     pub reconnects: u64,
     pub retries: u64,
+    /// CPU seconds the replay's sender threads used, and per answered reclaim (µs).
+    pub sender_cpu_s: f64,
+    pub sender_cpu_us_per_reclaim: Option<f64>,
     /// Distinct failure and refusal reasons with their counts (at most 20).
     pub problems: Vec<(String, usize)>,
     /// Every planned reclaim granted (within grace, when its end is known).
@@ -174,6 +177,7 @@ pub fn build(plan: &Plan, run: &RunResult, target: &str, grace: Option<&Grace>) 
     let last_answer = rec.iter().filter(|o| o.answered()).map(|o| o.end).reduce(f64::max);
     let last_granted = rec.iter().filter(|o| o.result.is_granted()).map(|o| o.end).reduce(f64::max);
     let granted = count(&|o| o.result.is_granted());
+    let answered = count(&|o| o.answered());
     let span = match (first_sent, last_answer) {
         (Some(a), Some(b)) if b > a => b - a,
         _ => 0.0,
@@ -222,6 +226,8 @@ pub fn build(plan: &Plan, run: &RunResult, target: &str, grace: Option<&Grace>) 
         retransmits: run.retransmits,
         reconnects: run.reconnects,
         retries: run.retries,
+        sender_cpu_s: run.cpu,
+        sender_cpu_us_per_reclaim: (answered > 0).then(|| run.cpu * 1e6 / answered as f64),
         problems,
         everyone_made_it: planned > 0 && granted == planned && rec.len() == planned && within,
     }
@@ -295,6 +301,9 @@ pub fn text(r: &Report) -> String {
         }
     }
     let _ = writeln!(o, "Retransmissions {}, reconnections {}, retried after DELAY/GRACE {}", r.retransmits, r.reconnects, r.retries);
+    if let Some(us) = r.sender_cpu_us_per_reclaim {
+        let _ = writeln!(o, "Sender CPU: {:.2} s, {us:.1} µs per answered reclaim (about {:.0} reclaims/s per core)", r.sender_cpu_s, 1e6 / us.max(1e-3));
+    }
     if !r.problems.is_empty() {
         let _ = writeln!(o, "Not granted:");
         for (p, n) in &r.problems {
@@ -320,7 +329,7 @@ mod tests {
     }
 
     fn run(outcomes: Vec<Outcome>) -> RunResult {
-        RunResult { establish: false, outcomes, started: 0.0, elapsed: 3.0, nlm_port: Some(1), retransmits: 2, reconnects: 1, retries: 0, fh_updates: vec![], t0: std::time::Instant::now() }
+        RunResult { establish: false, outcomes, started: 0.0, elapsed: 3.0, nlm_port: Some(1), retransmits: 2, reconnects: 1, retries: 0, cpu: 0.5, fh_updates: vec![], t0: std::time::Instant::now() }
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct Counters {
     pub nlm_locks: AtomicU64,
     pub compounds: AtomicU64,
     ids: AtomicU64,
+    /// CPU microseconds its threads used (added as each thread stops).
+    pub cpu_us: AtomicU64,
 }
 
 pub struct Responder {
@@ -52,6 +54,7 @@ impl Responder {
         for (i, l) in socks.into_iter().enumerate() {
             l.set_nonblocking(true)?;
             let (c, mut rx) = (counters.clone(), rx.clone());
+            let cu = counters.clone();
             let u = if i == 0 { Some(udp.try_clone()?) } else { None };
             let h = std::thread::Builder::new().name(format!("responder-{i}")).spawn(move || {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
@@ -66,6 +69,8 @@ impl Responder {
                         t.abort();
                     }
                 });
+                drop(rt);
+                cu.cpu_us.fetch_add((crate::replay::send::thread_cpu() * 1e6) as u64, Ordering::Relaxed);
             })?;
             handles.push(h);
         }
@@ -76,12 +81,13 @@ impl Responder {
         self.addr.port()
     }
 
-    /// Stop answering and join the threads.
-    pub fn stop(mut self) {
+    /// Stop answering and join the threads; returns the CPU seconds they used.
+    pub fn stop(mut self) -> f64 {
         let _ = self.stop.send(true);
         for h in self.threads.drain(..) {
             let _ = h.join();
         }
+        self.counters.cpu_us.load(Ordering::Relaxed) as f64 / 1e6
     }
 }
 

@@ -57,7 +57,7 @@ impl SendConfig {
             nlm_port: None,
             nlm_udp: false,
             source_addrs: Vec::new(),
-            concurrency: 256,
+            concurrency: 64,
             rate: None,
             timeout: Duration::from_secs(10),
             retries: 3,
@@ -91,6 +91,8 @@ pub struct RunResult {
     pub reconnects: u64,
     /// Requests sent again because the answer said "later" (DELAY, GRACE).
     pub retries: u64,
+    /// CPU time the sender threads used (user + system, seconds).
+    pub cpu: f64,
     #[serde(skip)]
     pub fh_updates: Vec<FhUpdate>,
     /// The moment outcome times count from.
@@ -201,6 +203,17 @@ pub fn raise_nofile() -> u64 {
     r.rlim_cur
 }
 
+/// CPU time (user + system) the calling thread has used, in seconds.
+pub fn thread_cpu() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage with a valid pointer to a zeroed rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
@@ -244,16 +257,21 @@ pub fn run(plan: Arc<Plan>, cfg: &SendConfig) -> anyhow::Result<RunResult> {
             let mine: Vec<Job> = jobs.iter().copied().skip(t).step_by(threads).collect();
             let sh = sh.clone();
             let limit = cfg.concurrency.div_ceil(threads).max(1);
-            std::thread::Builder::new().name(format!("replay-{t}")).spawn(move || -> std::io::Result<Vec<Outcome>> {
-                runtime()?.block_on(run_jobs(sh, mine, limit))
+            std::thread::Builder::new().name(format!("replay-{t}")).spawn(move || -> std::io::Result<(Vec<Outcome>, f64)> {
+                let v = runtime()?.block_on(run_jobs(sh, mine, limit))?;
+                Ok((v, thread_cpu()))
             })
         })
         .collect::<std::io::Result<_>>()?;
     let mut outcomes = Vec::with_capacity(plan.reclaims() + plan.v4.len() * 2);
     let mut err = None;
+    let mut cpu = 0.0;
     for h in handles {
         match h.join() {
-            Ok(Ok(v)) => outcomes.extend(v),
+            Ok(Ok((v, c))) => {
+                outcomes.extend(v);
+                cpu += c;
+            }
             Ok(Err(e)) => err = Some(anyhow::anyhow!("replay thread: {e}")),
             Err(_) => err = Some(anyhow::anyhow!("replay thread panicked")),
         }
@@ -276,6 +294,7 @@ pub fn run(plan: Arc<Plan>, cfg: &SendConfig) -> anyhow::Result<RunResult> {
         retransmits: sh.retransmits.load(Ordering::Relaxed),
         reconnects: sh.reconnects.load(Ordering::Relaxed),
         retries: sh.retries.load(Ordering::Relaxed),
+        cpu,
         fh_updates,
         t0,
     })
