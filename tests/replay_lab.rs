@@ -211,3 +211,56 @@ fn small_storm_against_ganesha_and_responder() {
     eprintln!("ganesha {:.0} granted/s, responder {:.0} granted/s", r.rate_mean, rr.rate_mean);
     resp.stop();
 }
+
+/// The command itself, inside the namespace: `gracewatch replay --establish
+/// --restart-cmd …` restarts ganesha with a shell command, waits for grace, reclaims
+/// and reports; `gracewatch audit` finds nothing wrong in the capture of it all.
+#[test]
+fn command_line_drill_with_restart_cmd() {
+    if !prereq::ready("replay command-line drill") {
+        return;
+    }
+    let _g = serial();
+    let p = clean_restart_plan();
+    let lab = Lab::new().unwrap();
+    let pcap = lab.dir.join("cli.pcap");
+    let td = lab.start_tcpdump(&pcap).unwrap();
+    lab.start_rpcbind_statd().unwrap();
+    let pid = lab.start_ganesha(&GaneshaCfg::new("a", SERVER_A, GRACE, LEASE)).unwrap();
+    make_files(&lab, &p);
+    lab.wait_grace_end("a", Duration::from_secs(u64::from(GRACE) + 20), || {}).unwrap();
+    let d = lab.server_dir("a");
+    let restart = format!(
+        "kill -9 {pid}; sleep 1; setsid ganesha.nfsd -F -f {conf} -L {log} -p {pidf} -N NIV_EVENT >{out} 2>&1 &",
+        conf = d.join("ganesha.conf").display(),
+        log = lab.ganesha_log("a").display(),
+        pidf = d.join("run/ganesha.pid").display(),
+        out = d.join("restarted.out").display(),
+    );
+    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/clean-restart.pcap");
+    let gw = env!("CARGO_BIN_EXE_gracewatch");
+    let cap = capture.to_string_lossy();
+    let argv = [
+        gw, "replay", "-r", &cap, "--server", "127.0.0.2", "--grace-period", "10", "--lease", "10", "--target", "127.0.0.2", "--establish", "--restart-cmd", &restart,
+        "--remap-by-path", "--target-grace", "10", "--watch-grace", "--json", "--source-addrs", "127.0.20.1-127.0.20.20", "--timeout", "5",
+    ];
+    let out = lab.run("gracewatch-replay", &argv, Duration::from_secs(120)).unwrap();
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{so}\n{}", String::from_utf8_lossy(&out.stderr));
+    let j: serde_json::Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(j["establish"]["granted"], 7, "{so}");
+    assert_eq!((j["reclaim"]["planned"].as_u64(), j["reclaim"]["granted"].as_u64()), (Some(7), Some(7)), "{so}");
+    assert_eq!(j["reclaim"]["everyone_made_it"], true);
+    assert_eq!(j["reclaim"]["grace"]["end_observed"], true);
+    assert_eq!(j["reclaim"]["grace"]["seen_in_grace"], true);
+    lab.stop_tcpdump(&td).unwrap();
+    let bad = tshark::malformed(&pcap).expect("tshark");
+    assert!(bad.is_empty(), "malformed frames:\n{}", bad.join("\n"));
+    let audit = std::process::Command::new(gw).arg("audit").arg("-r").arg(&pcap).args(["--grace-period", "10", "--lease", "10", "--fail-on", "warning", "--json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success(), "audit: {text}");
+    let a: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(a["verdicts"].as_array().map(Vec::len), Some(0), "{text}");
+    // the audit saw the restart the command made
+    assert!(text.contains("\"restarted\": true"), "{text}");
+}

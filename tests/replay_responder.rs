@@ -135,3 +135,61 @@ fn command_line_replay_against_the_responder() {
     r.stop();
     assert!(calls >= 35, "{calls}");
 }
+
+fn reclaim_results(run: &send::RunResult, kind: Kind) -> Vec<String> {
+    run.outcomes.iter().filter(|o| o.kind == kind).map(|o| o.result.label()).collect()
+}
+
+/// NLM reclaims refused for grace are final (grace is over); normal locks refused for
+/// grace while establishing are tried again until granted; OPENs answered
+/// NFS4ERR_DELAY are tried again; NFS4ERR_GRACE is retried only when establishing.
+#[test]
+fn grace_and_delay_answers() {
+    let r = Responder::start(Ipv4Addr::LOCALHOST, 1).unwrap();
+    let p = Arc::new(clean_restart_plan());
+    let mut c = cfg(&r);
+    c.concurrency = 1;
+    r.counters.nlm_grace.store(2, Ordering::Relaxed);
+    r.counters.open_delay.store(3, Ordering::Relaxed);
+    let run = send::run(p.clone(), &c).unwrap();
+    let nlm = reclaim_results(&run, Kind::NlmLock);
+    assert_eq!(nlm.iter().filter(|l| *l == "refused DENIED_GRACE_PERIOD").count(), 2, "{nlm:?}");
+    assert_eq!(nlm.iter().filter(|l| *l == "granted").count(), 1);
+    assert!(reclaim_results(&run, Kind::Open).iter().all(|l| l == "granted"));
+    assert!(reclaim_results(&run, Kind::Lock).iter().all(|l| l == "granted"));
+    assert_eq!(run.retries, 3, "three DELAY answers retried");
+    let opens: u32 = run.outcomes.iter().filter(|o| o.kind == Kind::Open).map(|o| o.attempts).sum();
+    assert_eq!(opens, 5, "2 OPENs sent 5 times in all");
+    // a reclaim OPEN answered GRACE is not retried
+    r.counters.open_grace.store(1, Ordering::Relaxed);
+    let run = send::run(p.clone(), &c).unwrap();
+    let opens = reclaim_results(&run, Kind::Open);
+    assert_eq!(opens.iter().filter(|l| *l == "refused NFS4ERR_GRACE").count(), 1, "{opens:?}");
+    assert!(reclaim_results(&run, Kind::Lock).iter().any(|l| l == "refused NFS4ERR_GRACE (not sent)"));
+    // establishing: grace refusals of both protocols are waited out
+    c.establish = true;
+    r.counters.nlm_grace.store(2, Ordering::Relaxed);
+    r.counters.open_grace.store(2, Ordering::Relaxed);
+    let run = send::run(p, &c).unwrap();
+    assert!(run.outcomes.iter().all(|o| o.result.is_granted()), "{:?}", run.outcomes.iter().find(|o| !o.result.is_granted()));
+    assert_eq!(run.retries, 4);
+    r.stop();
+}
+
+/// The responder closes the connection instead of answering: the call is sent again,
+/// with the same xid, on a new connection.
+#[test]
+fn dropped_connections_are_reconnected() {
+    let r = Responder::start(Ipv4Addr::LOCALHOST, 1).unwrap();
+    let p = Arc::new(clean_restart_plan());
+    let mut c = cfg(&r);
+    c.concurrency = 1;
+    c.nlm_port = Some(r.port());
+    r.counters.drop_calls.store(4, Ordering::Relaxed);
+    let run = send::run(p.clone(), &c).unwrap();
+    assert!(run.outcomes.iter().all(|o| o.result.is_granted()), "{:#?}", run.outcomes.iter().filter(|o| !o.result.is_granted()).collect::<Vec<_>>());
+    assert_eq!(run.reconnects, 4);
+    let resent: u32 = run.outcomes.iter().map(|o| o.attempts.saturating_sub(1)).sum();
+    assert!(resent >= 1, "the dropped calls were sent again");
+    r.stop();
+}

@@ -19,9 +19,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 
-/// What the responder answered.
+/// What the responder answered, and refusals to make (for tests of the replayer's
+/// retries): the next `nlm_grace` NLM LOCKs are answered DENIED_GRACE_PERIOD, the next
+/// `open_delay` / `open_grace` OPENs NFS4ERR_DELAY / NFS4ERR_GRACE, and the next
+/// `drop_calls` calls over TCP get their connection closed instead of an answer.
 #[derive(Debug, Default)]
 pub struct Counters {
+    pub nlm_grace: AtomicU64,
+    pub open_delay: AtomicU64,
+    pub open_grace: AtomicU64,
+    pub drop_calls: AtomicU64,
     pub connections: AtomicU64,
     pub calls: AtomicU64,
     pub nlm_locks: AtomicU64,
@@ -163,6 +170,9 @@ async fn serve_tcp(mut s: TcpStream, me: SocketAddrV4, c: Arc<Counters>) {
                 break;
             }
         }
+        if take(&c.drop_calls) {
+            return;
+        }
         if let Some(reply) = answer(&rec, me, &c) {
             let mut out = Vec::with_capacity(reply.len() + 4);
             out.extend_from_slice(&(0x8000_0000u32 | reply.len() as u32).to_be_bytes());
@@ -186,6 +196,11 @@ async fn serve_udp(u: UdpSocket, me: SocketAddrV4, c: Arc<Counters>) {
 
 const NFS4ERR_NOTSUPP: u32 = 10004;
 
+/// Use up one of a refusal budget.
+fn take(n: &AtomicU64) -> bool {
+    n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1)).is_ok()
+}
+
 /// The reply to one call message (`None` for a reply or garbage).
 pub fn answer(msg: &[u8], me: SocketAddrV4, c: &Counters) -> Option<Vec<u8>> {
     let (Header::Call(h), body) = parse(msg).ok()? else { return None };
@@ -206,10 +221,14 @@ pub fn answer(msg: &[u8], me: SocketAddrV4, c: &Counters) -> Option<Vec<u8>> {
         }
         (100021, 4, 1..=4) => {
             let (_, cookie) = xdr::opaque(body).ok()?;
+            let mut stat = 0;
             if h.proc_ == 2 {
                 c.nlm_locks.fetch_add(1, Ordering::Relaxed);
+                if take(&c.nlm_grace) {
+                    stat = 4;
+                }
             }
-            e.u32(0).opaque(cookie).u32(0);
+            e.u32(0).opaque(cookie).u32(stat);
         }
         (100003, 4, 1) => {
             c.compounds.fetch_add(1, Ordering::Relaxed);
@@ -243,6 +262,11 @@ fn compound(e: &mut Enc, body: &[u8], c: &Counters) {
     for o in &call.ops {
         n += 1;
         res.u32(o.op);
+        let refusal = match o.op {
+            18 if take(&c.open_delay) => Some(10008),
+            18 if take(&c.open_grace) => Some(10013),
+            _ => None,
+        };
         match (&o.args, o.op) {
             (OpArgs::Putfh { fh }, _) => {
                 cur_fh = fh.0 .0.to_vec();
@@ -283,6 +307,12 @@ fn compound(e: &mut Enc, body: &[u8], c: &Counters) {
                 let id = c.ids.fetch_add(1, Ordering::Relaxed);
                 res.u32(0).u64(0x6777_0000_0000_0000 | id).u32(1).u32(0x0001_0000).u32(0);
                 res.u64(0).opaque(b"responder").opaque(b"responder").u32(0);
+            }
+            (_, 18) if refusal.is_some() => {
+                let st = refusal.unwrap_or(0);
+                res.u32(st);
+                status = st;
+                break;
             }
             (_, 18) => {
                 res.u32(0);

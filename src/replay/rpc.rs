@@ -141,8 +141,9 @@ impl RpcClient {
     }
 
     async fn call_tcp(&mut self, xid: u32, rec: &[u8]) -> Result<Answer, CallError> {
-        let mut sent = 0u32;
-        let mut drops = 0u32;
+        // transmissions; timeouts count against `retries`, lost connections against
+        // `reconnects`
+        let (mut sent, mut timeouts, mut drops) = (0u32, 0u32, 0u32);
         let mut last_err = String::new();
         loop {
             if self.tcp.is_none() {
@@ -154,7 +155,7 @@ impl RpcClient {
                 }
             }
             let Some(s) = self.tcp.as_mut() else { continue };
-            if sent > self.opts.retries {
+            if timeouts > self.opts.retries {
                 return Err(CallError::Timeout(sent));
             }
             if sent > 0 {
@@ -171,11 +172,15 @@ impl RpcClient {
             loop {
                 let Some(s) = self.tcp.as_mut() else { break };
                 match tokio::time::timeout_at(deadline, read_record(s, &mut self.buf)).await {
-                    Err(_) => break, // retransmit on the same connection
+                    Err(_) => {
+                        // retransmit on the same connection
+                        timeouts += 1;
+                        break;
+                    }
                     Ok(Err(e)) => {
                         self.tcp = None;
                         drops += 1;
-                        last_err = e.to_string();
+                        last_err = if e.kind() == io::ErrorKind::UnexpectedEof { "closed by the server".into() } else { e.to_string() };
                         break;
                     }
                     Ok(Ok(())) => {
