@@ -419,6 +419,11 @@ impl Auditor {
                 rules::judge(self, &old, false);
             }
         }
+        if self.candidates.len() == self.candidates.capacity() {
+            // Grow by half, not by doubling: the queue can hold many grants.
+            let more = (self.candidates.len() / 2).max(1024);
+            self.candidates.reserve_exact(more);
+        }
         self.candidates.push_back(c);
     }
 
