@@ -129,6 +129,22 @@ struct Flow {
     last_seen: Ts,
 }
 
+/// Both directions of a TCP conversation, found with one lookup. The key is the flow
+/// key of direction 0, whose source sorts before its destination.
+#[derive(Default)]
+struct Conv {
+    dirs: [Option<Flow>; 2],
+}
+
+/// The conversation key of a flow and the flow's direction in it.
+fn conv_key(k: &FlowKey) -> (FlowKey, usize) {
+    if k.src <= k.dst {
+        (*k, 0)
+    } else {
+        (k.reversed(), 1)
+    }
+}
+
 /// What the record and message layers share (split from the flow table so both can
 /// be borrowed at once).
 struct Core {
@@ -145,7 +161,9 @@ const CB_PROGS_CAP: usize = 4096;
 
 pub struct Pipeline {
     core: Core,
-    flows: FastMap<FlowKey, Flow>,
+    flows: FastMap<FlowKey, Conv>,
+    /// Directions tracked (each conversation holds one or two).
+    n_flows: usize,
     defrag: Defrag,
     roce: Roce2,
     ooo_held: usize,
@@ -176,6 +194,7 @@ impl Pipeline {
             defrag: Defrag::new(cfg.frag_cap),
             core: Core { matcher: Matcher::new(cfg.xid_cap), learnt: FastMap::default(), cb_progs, counters: Counters::default(), cfg },
             flows: FastMap::default(),
+            n_flows: 0,
             roce: Roce2::default(),
             ooo_held: 0,
             tcp_done: TcpCounters::default(),
@@ -291,17 +310,26 @@ impl Pipeline {
             dst: Endpoint { ip: dst, port: t.destination_port() },
             transport: Transport::Tcp,
         };
+        let (ck, d) = conv_key(&key);
+        if !t.syn() && !t.rst() {
+            // The common case: a segment of a known conversation, with one lookup.
+            if let Some(conv) = self.flows.get_mut(&ck) {
+                if conv.dirs[d].is_some() || t.payload().is_empty() {
+                    let fed = feed(&mut self.core, &mut self.ooo_held, conv, d, &key, t, missing, at, sink);
+                    if fed && t.fin() {
+                        sink.net_event(&NetEvent::Close { flow: key, at });
+                        self.close(&key, sink);
+                    }
+                    return;
+                }
+            }
+        }
         if t.syn() && !t.ack() {
             sink.net_event(&NetEvent::Open { flow: key, at });
         }
         if t.ack() {
-            let rkey = key.reversed();
-            if let Some(rev) = self.flows.get_mut(&rkey) {
-                let before = rev.tcp.held_bytes();
-                let core = &mut self.core;
-                let (rec, role) = (&mut rev.rec, &mut rev.role);
-                rev.tcp.peer_ack(t.acknowledgment_number(), &mut |c, at| core.chunk(&rkey, rec, role, at, c, sink));
-                self.ooo_held = self.ooo_held.saturating_sub(before - rev.tcp.held_bytes());
+            if let Some(conv) = self.flows.get_mut(&ck) {
+                ack(&mut self.core, &mut self.ooo_held, conv, d, &key, t, sink);
             }
         }
         if t.rst() {
@@ -314,73 +342,62 @@ impl Pipeline {
             // A new connection on this 4-tuple replaces any old stream.
             self.close(&key, sink);
         }
-        if !self.flows.contains_key(&key) {
+        if !self.flows.get(&ck).is_some_and(|c| c.dirs[d].is_some()) {
             if t.payload().is_empty() && !t.syn() {
                 return;
             }
             self.new_flow(key, t.syn());
         }
-        let budget = self.core.cfg.ooo_total_cap.saturating_sub(self.ooo_held);
-        let cap = self.core.cfg.ooo_cap.min(budget);
-        let Some(flow) = self.flows.get_mut(&key) else { return };
-        flow.last_seen = at.ts;
-        if flow.role == Role::NotRpc {
-            return;
-        }
-        if flow.role == Role::Unknown {
-            // The other direction proved to be RPC: this one carries its replies.
-            let rev = key.reversed();
-            if self.flows.get(&rev).is_some_and(|f| f.role == Role::Rpc) {
-                self.flows.get_mut(&key).expect("flow").role = Role::Rpc;
-            }
-        }
-        let Some(flow) = self.flows.get_mut(&key) else { return };
-        let before = flow.tcp.held_bytes();
-        let core = &mut self.core;
-        let (rec, role) = (&mut flow.rec, &mut flow.role);
-        let mut out = |c: Chunk<'_>, at: FrameRef| core.chunk(&key, rec, role, at, c, sink);
-        flow.tcp.segment(t.sequence_number(), t.syn(), t.fin(), t.payload(), at, cap, &mut out);
-        if missing > 0 && !t.syn() {
-            flow.tcp.cut_short(t.sequence_number(), t.payload().len(), missing, at, &mut out);
-        }
-        let after = flow.tcp.held_bytes();
-        self.ooo_held = (self.ooo_held + after).saturating_sub(before);
-        if flow.role == Role::NotRpc {
-            self.core.counters.not_rpc_flows += 1;
-            let kept = flow.rec.counters;
-            flow.rec = RecordParser::new(0, true);
-            flow.rec.counters = kept;
-        }
-        if t.fin() {
+        let Some(conv) = self.flows.get_mut(&ck) else { return };
+        let fed = data(&mut self.core, &mut self.ooo_held, conv, d, &key, t, missing, at, sink);
+        if fed && t.fin() {
             sink.net_event(&NetEvent::Close { flow: key, at });
             self.close(&key, sink);
         }
     }
 
     fn new_flow(&mut self, key: FlowKey, syn: bool) {
-        if self.flows.len() >= self.core.cfg.flow_cap {
+        if self.n_flows >= self.core.cfg.flow_cap {
             self.evict();
         }
         self.core.counters.flows += 1;
         let known = self.core.is_rpc_port(&key);
-        let rev_rpc = self.flows.get(&key.reversed()).is_some_and(|f| f.role == Role::Rpc);
+        let (ck, d) = conv_key(&key);
+        let conv = self.flows.entry(ck).or_default();
+        let rev_rpc = conv.dirs[1 - d].as_ref().is_some_and(|f| f.role == Role::Rpc);
         let role = if known || rev_rpc { Role::Rpc } else { Role::Unknown };
         let hunting = !syn;
         let cap = if role == Role::NotRpc { 0 } else { self.core.cfg.record_cap };
-        self.flows.insert(key, Flow { tcp: TcpStream::new(), rec: RecordParser::new(cap, hunting || role == Role::Unknown), role, last_seen: self.now });
+        if conv.dirs[d].is_none() {
+            self.n_flows += 1;
+        }
+        conv.dirs[d] = Some(Flow { tcp: TcpStream::new(), rec: RecordParser::new(cap, hunting || role == Role::Unknown), role, last_seen: self.now });
     }
 
     /// Flush and forget a TCP direction.
     fn close(&mut self, key: &FlowKey, sink: &mut dyn Sink) {
-        if let Some(mut f) = self.flows.remove(key) {
-            let core = &mut self.core;
-            let held = f.tcp.held_bytes();
-            let (rec, role) = (&mut f.rec, &mut f.role);
-            let mut out = |c: Chunk<'_>, at: FrameRef| core.chunk(key, rec, role, at, c, sink);
-            f.tcp.finish(&mut out);
-            self.ooo_held = self.ooo_held.saturating_sub(held);
-            self.retire(&f);
+        let (ck, d) = conv_key(key);
+        let Some(conv) = self.flows.get_mut(&ck) else { return };
+        let Some(mut f) = conv.dirs[d].take() else { return };
+        if conv.dirs[1 - d].is_none() {
+            self.flows.remove(&ck);
         }
+        self.n_flows -= 1;
+        let core = &mut self.core;
+        let held = f.tcp.held_bytes();
+        let (rec, role) = (&mut f.rec, &mut f.role);
+        let mut out = |c: Chunk<'_>, at: FrameRef| core.chunk(key, rec, role, at, c, sink);
+        f.tcp.finish(&mut out);
+        self.ooo_held = self.ooo_held.saturating_sub(held);
+        self.retire(&f);
+    }
+
+    /// Every direction tracked, with its flow key.
+    fn flows_iter(&self) -> impl Iterator<Item = (FlowKey, &Flow)> {
+        self.flows.iter().flat_map(|(k, c)| {
+            let k = *k;
+            c.dirs.iter().enumerate().filter_map(move |(d, f)| f.as_ref().map(|f| (if d == 0 { k } else { k.reversed() }, f)))
+        })
     }
 
     fn retire(&mut self, f: &Flow) {
@@ -392,10 +409,10 @@ impl Pipeline {
     /// tenth. Their held data is flushed as gaps first.
     fn evict(&mut self) {
         let horizon = self.now - 300_000_000_000;
-        let mut idle: Vec<(Ts, FlowKey)> = self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
+        let mut idle: Vec<(Ts, FlowKey)> = self.flows_iter().map(|(k, f)| (f.last_seen, k)).collect();
         idle.sort_unstable_by_key(|(t, _)| *t);
         let n_old = idle.iter().take_while(|(t, _)| *t < horizon).count();
-        let n = n_old.max(self.flows.len() / 10).max(1);
+        let n = n_old.max(self.n_flows / 10).max(1);
         let mut sink = NullSink;
         for (_, k) in idle.into_iter().take(n) {
             self.core.counters.flows_evicted += 1;
@@ -405,7 +422,7 @@ impl Pipeline {
 
     /// End of input: flush every flow and count what never completed.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
-        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        let keys: Vec<FlowKey> = self.flows_iter().map(|(k, _)| k).collect();
         for k in keys {
             self.close(&k, sink);
         }
@@ -418,7 +435,7 @@ impl Pipeline {
         let mut c = self.core.counters;
         let mut tcp = self.tcp_done;
         let mut rec = self.rec_done;
-        for f in self.flows.values() {
+        for (_, f) in self.flows_iter() {
             add_tcp(&mut tcp, &f.tcp.counters);
             add_rec(&mut rec, &f.rec.counters);
         }
@@ -444,6 +461,60 @@ impl Pipeline {
         c.xid_table_evicted = m.evicted;
         c
     }
+}
+
+/// The peer's acknowledgment: held data of the reverse direction that the peer
+/// acknowledged past a hole is delivered.
+fn ack(core: &mut Core, ooo_held: &mut usize, conv: &mut Conv, d: usize, key: &FlowKey, t: &TcpSlice<'_>, sink: &mut dyn Sink) {
+    let Some(rev) = conv.dirs[1 - d].as_mut() else { return };
+    let rkey = key.reversed();
+    let before = rev.tcp.held_bytes();
+    let (rec, role) = (&mut rev.rec, &mut rev.role);
+    rev.tcp.peer_ack(t.acknowledgment_number(), &mut |c, at| core.chunk(&rkey, rec, role, at, c, sink));
+    *ooo_held = ooo_held.saturating_sub(before - rev.tcp.held_bytes());
+}
+
+/// A segment of a known conversation (no SYN or RST): its ACK, then its data.
+/// Returns whether the segment reached a live direction (and so whether a FIN closes it).
+#[allow(clippy::too_many_arguments)]
+fn feed(core: &mut Core, ooo_held: &mut usize, conv: &mut Conv, d: usize, key: &FlowKey, t: &TcpSlice<'_>, missing: u32, at: FrameRef, sink: &mut dyn Sink) -> bool {
+    if t.ack() {
+        ack(core, ooo_held, conv, d, key, t, sink);
+    }
+    data(core, ooo_held, conv, d, key, t, missing, at, sink)
+}
+
+/// The data of a segment of direction `d`.
+#[allow(clippy::too_many_arguments)]
+fn data(core: &mut Core, ooo_held: &mut usize, conv: &mut Conv, d: usize, key: &FlowKey, t: &TcpSlice<'_>, missing: u32, at: FrameRef, sink: &mut dyn Sink) -> bool {
+    let budget = core.cfg.ooo_total_cap.saturating_sub(*ooo_held);
+    let cap = core.cfg.ooo_cap.min(budget);
+    // The other direction proved to be RPC: this one carries its replies.
+    let rev_rpc = conv.dirs[1 - d].as_ref().is_some_and(|f| f.role == Role::Rpc);
+    let Some(flow) = conv.dirs[d].as_mut() else { return false };
+    flow.last_seen = at.ts;
+    if flow.role == Role::NotRpc {
+        return false;
+    }
+    if flow.role == Role::Unknown && rev_rpc {
+        flow.role = Role::Rpc;
+    }
+    let before = flow.tcp.held_bytes();
+    let (rec, role) = (&mut flow.rec, &mut flow.role);
+    let mut out = |c: Chunk<'_>, at: FrameRef| core.chunk(key, rec, role, at, c, sink);
+    flow.tcp.segment(t.sequence_number(), t.syn(), t.fin(), t.payload(), at, cap, &mut out);
+    if missing > 0 && !t.syn() {
+        flow.tcp.cut_short(t.sequence_number(), t.payload().len(), missing, at, &mut out);
+    }
+    let after = flow.tcp.held_bytes();
+    *ooo_held = (*ooo_held + after).saturating_sub(before);
+    if flow.role == Role::NotRpc {
+        core.counters.not_rpc_flows += 1;
+        let kept = flow.rec.counters;
+        flow.rec = RecordParser::new(0, true);
+        flow.rec.counters = kept;
+    }
+    true
 }
 
 struct NullSink;

@@ -26,12 +26,12 @@ use crate::state::journal::{LockEventKind, What};
 use crate::state::nlm::{LockInfo, NlmOwner};
 use crate::state::ranges::Held;
 use crate::state::{AtTime, Tracker, TrackerConfig};
-use crate::xdr::hex;
 use epoch::{Epoch, Evidence, EvidenceKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 pub use verdict::{Certainty, LockRef, Severity, Verdict};
+use verdict::Interner;
 
 const NS: Ts = 1_000_000_000;
 /// Grant candidates kept for judgement; the oldest are judged early past this.
@@ -150,13 +150,13 @@ impl ServerAudit {
 
     /// Whether the client (by address or name) was heard from after `t`.
     pub fn came_back(&self, l: &LockRef, t: Ts) -> bool {
-        [l.client.to_string(), l.client_name.clone()].iter().any(|k| self.contacts.get(k).is_some_and(|c| *c > t))
+        [l.client.to_string(), l.client_name.to_string()].iter().any(|k| self.contacts.get(k).is_some_and(|c| *c > t))
     }
 
     /// The reclaims of `l`'s client the server refused in `epoch`.
     pub fn refusals_of(&self, epoch: usize, l: &LockRef) -> impl Iterator<Item = FrameRef> + '_ {
         let (ip, name) = (l.client, l.client_name.clone());
-        self.refused_reclaims.iter().filter(move |(e, c, n, _)| *e == epoch && (*n == name || *c == ip)).map(|r| r.3)
+        self.refused_reclaims.iter().filter(move |(e, c, n, _)| *e == epoch && (n.as_str() == &*name || *c == ip)).map(|r| r.3)
     }
 
     fn refused(&mut self, t: Ts, client: IpAddr, name: String, at: FrameRef) {
@@ -167,7 +167,7 @@ impl ServerAudit {
     }
 
     pub fn first_contact(&self, l: &LockRef) -> Option<Ts> {
-        [l.client.to_string(), l.client_name.clone()].iter().filter_map(|k| self.first_contact.get(k).copied()).min()
+        [l.client.to_string(), l.client_name.to_string()].iter().filter_map(|k| self.first_contact.get(k).copied()).min()
     }
 }
 
@@ -207,6 +207,7 @@ pub struct Auditor {
     first_ts: Option<Ts>,
     last_ts: Ts,
     finished: bool,
+    intern: Interner,
 }
 
 impl Auditor {
@@ -231,6 +232,7 @@ impl Auditor {
             first_ts: None,
             last_ts: 0,
             finished: false,
+            intern: Interner::default(),
         }
     }
 
@@ -371,17 +373,18 @@ impl Auditor {
     fn keep_old_v4(&mut self, server: IpAddr, source: IpAddr, epoch: usize, before: Ts) {
         let held = self.tracker.journal().nfs4_held_before(source, before);
         let st = self.tracker.nfs4(source);
+        let intern = &mut self.intern;
         let locks: Vec<LockRef> = held
             .locks
             .iter()
             .map(|(fh, h)| {
                 let client = st.and_then(|s| s.client(h.owner.clientid));
                 LockRef {
-                    protocol: format!("NFSv4.{}", h.meta.minor),
+                    protocol: verdict::protocol_label(true, h.meta.minor),
                     client: client.map_or(source, |c| c.addr),
-                    client_name: client.map(|c| c.owner_text()).unwrap_or_else(|| format!("clientid {:016x}", h.owner.clientid)),
-                    owner: format!("lock owner {}", hex(&h.owner.owner)),
-                    fh: fh.to_vec(),
+                    client_name: intern.str(&client.map(|c| c.owner_text()).unwrap_or_else(|| format!("clientid {:016x}", h.owner.clientid))),
+                    owner: v4_owner(intern, "lock owner ", &h.owner.owner),
+                    fh: intern.bytes(fh),
                     range: h.range,
                     exclusive: h.exclusive,
                     granted: h.meta.granted,
@@ -433,13 +436,13 @@ impl Auditor {
     }
 
     fn keep_old(&mut self, server: IpAddr, source: IpAddr, epoch: usize, gone: Vec<(Vec<u8>, Held<NlmOwner, LockInfo>)>) {
-        let sa = self.servers.entry(server).or_default();
         for (fh, h) in gone {
+            let lock = nlm_lock_ref(&mut self.intern, &fh, &h.owner, h.exclusive, h.range, h.meta.granted, h.meta.reclaim, h.meta.vers);
+            let sa = self.servers.entry(server).or_default();
             if sa.old.len() >= MAX_OLD {
                 sa.old_dropped += 1;
                 continue;
             }
-            let lock = nlm_lock_ref(&fh, &h.owner, h.exclusive, h.range, h.meta.granted, h.meta.reclaim, h.meta.vers);
             sa.old.push(OldLock { epoch, lock, source, reclaimed: None });
         }
     }
@@ -476,6 +479,11 @@ impl Auditor {
                 rules::judge(self, &old, false);
             }
         }
+        if self.candidates.len() == self.candidates.capacity() {
+            // Grow by half, not by doubling: the queue can hold many grants.
+            let more = (self.candidates.len() / 2).max(1024);
+            self.candidates.reserve_exact(more);
+        }
         self.candidates.push_back(c);
     }
 
@@ -499,7 +507,7 @@ impl Auditor {
             let Some(e) = self.tracker.journal().get(seq) else { break };
             seq += 1;
             let item = match &e.what {
-                What::Nfs4Lock(_) | What::Nfs4Open(_) => self.v4_prepare(e).map(JournalItem::V4),
+                What::Nfs4Lock(_) | What::Nfs4Open(_) => v4_prepare(&self.tracker, &mut self.intern, e).map(JournalItem::V4),
                 What::NlmLock(l) if matches!(l.kind, LockEventKind::Granted(_) | LockEventKind::Refused(_)) => Some(JournalItem::Nlm {
                     server: e.server,
                     at: e.at,
@@ -507,7 +515,7 @@ impl Auditor {
                     reclaim: l.reclaim,
                     client: l.owner.client,
                     caller: l.owner.caller_name.clone(),
-                    lock: matches!(l.kind, LockEventKind::Granted(_)).then(|| nlm_lock_ref(&l.fh, &l.owner, l.exclusive, l.range, e.at, l.reclaim, l.vers)),
+                    lock: matches!(l.kind, LockEventKind::Granted(_)).then(|| nlm_lock_ref(&mut self.intern, &l.fh, &l.owner, l.exclusive, l.range, e.at, l.reclaim, l.vers)),
                 }),
                 _ => None,
             };
@@ -554,39 +562,6 @@ impl Auditor {
             }
             _ => {}
         }
-    }
-
-    /// A granted NFSv4 LOCK or OPEN, as a candidate, read from its journal event.
-    fn v4_prepare(&self, e: &crate::state::journal::Event) -> Option<V4Grant> {
-        use crate::state::journal::Nfs4EventKind;
-        let server = e.server;
-        let st = self.tracker.nfs4(server);
-        let (kind, clientid, owner, fh, range, exclusive, reclaim, minor) = match &e.what {
-            What::Nfs4Lock(l) if l.kind == Nfs4EventKind::Granted => {
-                (GrantKind::V4Lock, l.owner.clientid, format!("lock owner {}", hex(&l.owner.owner)), l.fh.clone(), l.range, l.exclusive, l.reclaim, l.minor)
-            }
-            What::Nfs4Open(o) if o.kind == Nfs4EventKind::Granted => {
-                let fh = o.fh.clone()?;
-                let minor = st.and_then(|s| s.client(o.clientid)).map_or(0, |c| c.minor);
-                (GrantKind::V4Open, o.clientid, format!("open owner {}", hex(&o.open_owner)), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
-            }
-            _ => return None,
-        };
-        let client = st.and_then(|s| s.client(clientid));
-        let owner_bytes = client.map(|c| c.owner.clone()).unwrap_or_default();
-        let lock = LockRef {
-            protocol: format!("NFSv4.{minor}"),
-            client: client.map_or(server, |c| c.addr),
-            client_name: client.map(|c| c.owner_text()).unwrap_or_else(|| format!("clientid {clientid:016x}")),
-            owner,
-            fh,
-            range,
-            exclusive,
-            granted: e.at,
-            reclaim,
-        };
-        let session_seen = client.is_some_and(|c| !c.inferred);
-        Some(V4Grant { server, at: e.at, kind, lock, reclaim, minor, owner_bytes, session_seen })
     }
 
     /// A granted NFSv4 LOCK or OPEN becomes a candidate; a reclaim marks its old lock.
@@ -799,6 +774,39 @@ impl Auditor {
     }
 }
 
+/// A granted NFSv4 LOCK or OPEN, as a candidate, read from its journal event.
+fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journal::Event) -> Option<V4Grant> {
+    use crate::state::journal::Nfs4EventKind;
+    let server = e.server;
+    let st = tracker.nfs4(server);
+    let (kind, clientid, owner, fh, range, exclusive, reclaim, minor) = match &e.what {
+        What::Nfs4Lock(l) if l.kind == Nfs4EventKind::Granted => {
+            (GrantKind::V4Lock, l.owner.clientid, v4_owner(intern, "lock owner ", &l.owner.owner), intern.bytes(&l.fh), l.range, l.exclusive, l.reclaim, l.minor)
+        }
+        What::Nfs4Open(o) if o.kind == Nfs4EventKind::Granted => {
+            let fh = intern.bytes(o.fh.as_deref()?);
+            let minor = st.and_then(|s| s.client(o.clientid)).map_or(0, |c| c.minor);
+            (GrantKind::V4Open, o.clientid, v4_owner(intern, "open owner ", &o.open_owner), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
+        }
+        _ => return None,
+    };
+    let client = st.and_then(|s| s.client(clientid));
+    let owner_bytes = client.map(|c| c.owner.clone()).unwrap_or_default();
+    let lock = LockRef {
+        protocol: verdict::protocol_label(true, minor),
+        client: client.map_or(server, |c| c.addr),
+        client_name: intern.str(&client.map(|c| c.owner_text()).unwrap_or_else(|| format!("clientid {clientid:016x}"))),
+        owner,
+        fh,
+        range,
+        exclusive,
+        granted: e.at,
+        reclaim,
+    };
+    let session_seen = client.is_some_and(|c| !c.inferred);
+    Some(V4Grant { server, at: e.at, kind, lock, reclaim, minor, owner_bytes, session_seen })
+}
+
 /// What the audit takes from one journal event.
 enum JournalItem {
     Nlm { server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: String, lock: Option<LockRef> },
@@ -816,6 +824,14 @@ struct V4Grant {
     session_seen: bool,
 }
 
+/// An NFSv4 owner as the audit shows it: `prefix` and the owner bytes in hex.
+fn v4_owner(intern: &mut Interner, prefix: &str, owner: &[u8]) -> std::sync::Arc<str> {
+    intern.buf.clear();
+    intern.buf.push_str(prefix);
+    verdict::push_hex(&mut intern.buf, owner);
+    intern.buf()
+}
+
 /// An address as text, formatted into `buf` (as `IpAddr::to_string` would).
 fn ip_text(buf: &mut [u8; 64], ip: IpAddr) -> &str {
     use std::io::Write;
@@ -830,13 +846,19 @@ fn ev_at(sa: &ServerAudit) -> FrameRef {
 }
 
 /// An NLM lock as the audit compares locks.
-pub(crate) fn nlm_lock_ref(fh: &[u8], o: &NlmOwner, exclusive: bool, range: crate::state::ranges::Range, granted: FrameRef, reclaim: bool, vers: u32) -> LockRef {
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn nlm_lock_ref(intern: &mut Interner, fh: &[u8], o: &NlmOwner, exclusive: bool, range: crate::state::ranges::Range, granted: FrameRef, reclaim: bool, vers: u32) -> LockRef {
+    use std::fmt::Write;
+    intern.buf.clear();
+    intern.buf.push_str("oh ");
+    verdict::push_hex(&mut intern.buf, &o.oh);
+    let _ = write!(intern.buf, " svid {}", o.svid);
     LockRef {
-        protocol: format!("NLM{vers}"),
+        protocol: verdict::protocol_label(false, vers),
         client: o.client,
-        client_name: o.caller_name.clone(),
-        owner: format!("oh {} svid {}", hex(&o.oh), o.svid),
-        fh: fh.to_vec(),
+        client_name: intern.str(&o.caller_name),
+        owner: intern.buf(),
+        fh: intern.bytes(fh),
         range,
         exclusive,
         granted,

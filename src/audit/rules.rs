@@ -21,10 +21,10 @@ fn verdict(a: &Auditor, id: &'static str, c: Certainty, server: IpAddr, l: &Lock
         severity: severity_of(id),
         certainty: c,
         server,
-        protocol: l.protocol.clone(),
+        protocol: l.protocol.to_string(),
         client: l.client,
-        client_name: l.client_name.clone(),
-        owner: l.owner.clone(),
+        client_name: l.client_name.to_string(),
+        owner: l.owner.to_string(),
         fh: hex(&l.fh),
         path: a.tracker.path(&l.fh),
         range: Some(RangeJson::from(l.range)),
@@ -111,7 +111,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
                 GrantKind::V4Open => match e.failover_from {
                     // After a failover the opens were held on the old address.
                     Some(old) => a.tracker.nfs4(old).is_some_and(|st| {
-                        st.opens.values().any(|o| o.fh.as_deref() == Some(&c.lock.fh) && st.client(o.clientid).is_some_and(|cl| cl.owner_text() == c.lock.client_name))
+                        st.opens.values().any(|o| o.fh.as_deref() == Some(&*c.lock.fh) && st.client(o.clientid).is_some_and(|cl| cl.owner_text() == *c.lock.client_name))
                     }),
                     None => !a.v4_reclaim_unknown(c.server, c.lock.granted),
                 },

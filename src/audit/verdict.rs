@@ -5,7 +5,9 @@ use crate::net::{FrameRef, Ts};
 use crate::state::ranges::Range;
 use serde::{Serialize, Serializer};
 use std::fmt;
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,21 +74,91 @@ impl Serialize for Mark {
     }
 }
 
-/// A lock as the audit compares them across protocols.
+/// A lock as the audit compares them across protocols. Names, owners and handles
+/// are shared between the many grants of one client, owner or file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockRef {
     /// `NLM4`, `NFSv4.0`, `NFSv4.1`, …
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     pub client: IpAddr,
     /// NLM caller_name, or the NFSv4 client owner.
-    pub client_name: String,
+    pub client_name: Arc<str>,
     /// NLM owner handle and svid, or the NFSv4 lock (or open) owner.
-    pub owner: String,
-    pub fh: Vec<u8>,
+    pub owner: Arc<str>,
+    pub fh: Arc<[u8]>,
     pub range: Range,
     pub exclusive: bool,
     pub granted: FrameRef,
     pub reclaim: bool,
+}
+
+/// The protocol label of a lock: `NLM4`, `NFSv4.1`, … (shared for the usual versions).
+pub fn protocol_label(nfs4: bool, vers: u32) -> Cow<'static, str> {
+    match (nfs4, vers) {
+        (false, 1) => Cow::Borrowed("NLM1"),
+        (false, 3) => Cow::Borrowed("NLM3"),
+        (false, 4) => Cow::Borrowed("NLM4"),
+        (true, 0) => Cow::Borrowed("NFSv4.0"),
+        (true, 1) => Cow::Borrowed("NFSv4.1"),
+        (true, 2) => Cow::Borrowed("NFSv4.2"),
+        (false, v) => Cow::Owned(format!("NLM{v}")),
+        (true, v) => Cow::Owned(format!("NFSv4.{v}")),
+    }
+}
+
+/// Shares the names, owners and handles of lock references. Bounded: when full it
+/// starts afresh (references already made keep their values).
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    strs: crate::net::FastSet<Arc<str>>,
+    bytes: crate::net::FastSet<Arc<[u8]>>,
+    /// Scratch space for owner texts.
+    pub(crate) buf: String,
+}
+
+const INTERN_CAP: usize = 65_536;
+
+impl Interner {
+    pub(crate) fn str(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strs.get(s) {
+            return a.clone();
+        }
+        if self.strs.len() >= INTERN_CAP {
+            self.strs.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strs.insert(a.clone());
+        a
+    }
+
+    /// The text in `buf`, shared.
+    pub(crate) fn buf(&mut self) -> Arc<str> {
+        let b = std::mem::take(&mut self.buf);
+        let a = self.str(&b);
+        self.buf = b;
+        a
+    }
+
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> Arc<[u8]> {
+        if let Some(a) = self.bytes.get(b) {
+            return a.clone();
+        }
+        if self.bytes.len() >= INTERN_CAP {
+            self.bytes.clear();
+        }
+        let a: Arc<[u8]> = Arc::from(b);
+        self.bytes.insert(a.clone());
+        a
+    }
+}
+
+/// Append `b` as hex to `s`.
+pub(crate) fn push_hex(s: &mut String, b: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &x in b {
+        s.push(DIGITS[(x >> 4) as usize] as char);
+        s.push(DIGITS[(x & 15) as usize] as char);
+    }
 }
 
 impl LockRef {

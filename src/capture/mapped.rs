@@ -16,7 +16,7 @@ const LINKTYPE_ETHERNET: u32 = 1;
 /// libpcap's largest snapshot length for Ethernet.
 const MAX_SNAPLEN: u32 = 262_144;
 /// Pages behind the reader are released in steps of this many bytes.
-const RELEASE_STEP: usize = 8 << 20;
+const RELEASE_STEP: usize = 2 << 20;
 
 /// A record as read from the map.
 pub struct Rec<'a> {

@@ -199,10 +199,10 @@ pub fn add_restarts(r: &mut StateReport, a: &crate::audit::Auditor) {
                 let e = sa.epochs.get(o.epoch)?;
                 let (end, proven) = e.grace_end(a.config().grace);
                 (end > now).then(|| ReclaimableRow {
-                    protocol: o.lock.protocol.clone(),
+                    protocol: o.lock.protocol.to_string(),
                     client: o.lock.client,
-                    client_name: o.lock.client_name.clone(),
-                    owner: o.lock.owner.clone(),
+                    client_name: o.lock.client_name.to_string(),
+                    owner: o.lock.owner.to_string(),
                     fh: hex(&o.lock.fh),
                     path: t.path(&o.lock.fh),
                     offset: o.lock.range.start,

@@ -9,7 +9,7 @@ use crate::net::{Endpoint, FastMap, FrameRef, Transport, Ts};
 use std::collections::VecDeque;
 
 /// Answered calls kept to recognise duplicate replies.
-pub const ANSWERED_CAP: usize = 32_768;
+pub const ANSWERED_CAP: usize = 8192;
 /// How long an answered call is kept (capture time).
 pub const ANSWERED_KEEP: Ts = 60_000_000_000;
 
