@@ -1,7 +1,7 @@
 //! The drill: optionally establish the plan's state on a server (`--establish`),
 //! restart or fail it over (a hook: `--restart-cmd` in the CLI, a closure in tests),
-//! wait until the target answers in grace, send the reclaims, and optionally watch
-//! for the end of grace.
+//! wait until the target answers again (NFS NULL), resolve paths when asked, wait
+//! until it answers in grace, send the reclaims, and optionally watch for the end of grace.
 //!
 //! The grace probe is an NLM TEST (no state is taken) of the plan's first NLM lock
 //! by a made-up host: DENIED_GRACE_PERIOD means the target is in grace. A plan with
@@ -80,6 +80,21 @@ fn nfs_null(cfg: &SendConfig) -> Result<(), String> {
     c.call(crate::client::nfs4::nfs4(0), &[]).map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// After a restart: wait until the target's NFS port answers NULL again, so that
+/// what follows (lookups by path, the grace probe) talks to the new server.
+fn wait_up(cfg: &SendConfig, limit: Duration, notes: &mut Vec<String>) {
+    let deadline = Instant::now() + limit;
+    let mut last = String::from("no answer");
+    while Instant::now() < deadline {
+        match nfs_null(cfg) {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    notes.push(format!("the target's NFS port did not answer within {limit:?} ({last})"));
+}
+
 /// Wait until the target answers; true when it answered "in grace".
 fn wait_in_grace(cfg: &SendConfig, plan: &Plan, limit: Duration, notes: &mut Vec<String>) -> bool {
     let deadline = Instant::now() + limit;
@@ -151,6 +166,9 @@ pub fn run(plan: &Plan, cfg: &DrillConfig, restart: Option<&mut dyn FnMut() -> a
     let mut rcfg = cfg.send.clone();
     rcfg.establish = false;
     let mut counts = None;
+    if restarted_at.is_some() {
+        wait_up(&rcfg, cfg.wait_grace, &mut notes);
+    }
     if cfg.remap {
         let (p, c) = remapped(&plan, &rcfg, &mut notes);
         plan = p;
