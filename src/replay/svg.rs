@@ -96,6 +96,7 @@ pub fn plot(outcomes: &[Outcome], grace: Option<&Grace>, title: &str) -> String 
 }
 
 fn fmt_num(v: f64) -> String {
+    let v = v + 0.0; // no "-0" for a tick that rounds to zero from below
     if v.abs() >= 100.0 || (v - v.round()).abs() < 1e-9 {
         format!("{:.0}", v)
     } else {
@@ -115,6 +116,7 @@ mod tests {
         assert_eq!(step(0.03, 10.0), 0.005);
         assert_eq!(fmt_num(2.5), "2.5");
         assert_eq!(fmt_num(20.0), "20");
+        assert_eq!(fmt_num((-0.016_f64 / 10.0).ceil() * 10.0), "0");
     }
 
     #[test]
