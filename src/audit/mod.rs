@@ -109,8 +109,13 @@ pub struct ServerAudit {
     pub epochs: Vec<Epoch>,
     pub first_seen: Option<FrameRef>,
     pub last_reply: Option<FrameRef>,
-    /// The latest connection the server side closed or reset.
+    /// The latest connection the server side closed (its FIN): the instance was alive
+    /// then.
     pub last_close: Option<FrameRef>,
+    /// The latest connection the server side reset. Not a sign of life: a kernel
+    /// resets what a dead instance left behind, and a new instance resets the
+    /// connections it never had.
+    pub last_reset: Option<FrameRef>,
     pub old: Vec<OldLock>,
     pub old_dropped: u64,
     /// Reclaims per (epoch, protocol family, outcome).
@@ -202,8 +207,9 @@ pub struct Auditor {
     boots: HashMap<(IpAddr, usize), u32>,
     /// Epochs whose grace ended: the tracker no longer keeps their old NFSv4 state.
     expired: HashSet<(IpAddr, usize)>,
-    /// New proof about a grace window arrived: waiting grants may now be decided.
-    recheck: bool,
+    /// New proof about a grace window arrived: waiting grants from this moment on may
+    /// now be decided.
+    recheck: Option<Ts>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     finished: bool,
@@ -228,7 +234,7 @@ impl Auditor {
             v4_unknown_reclaims: HashSet::new(),
             boots: HashMap::new(),
             expired: HashSet::new(),
-            recheck: false,
+            recheck: None,
             first_ts: None,
             last_ts: 0,
             finished: false,
@@ -315,15 +321,23 @@ impl Auditor {
         let grace = self.cfg.grace;
         let target = self.is_failover_target(server);
         let sa = self.server(server);
-        let open = ev.kind.opens_epoch() && (ev.kind != EvidenceKind::Reclaim || sa.last_close.is_some() || target);
+        let open = ev.kind.opens_epoch() && (ev.kind != EvidenceKind::Reclaim || sa.last_close.is_some() || sa.last_reset.is_some() || target);
         let new_epoch = match sa.epochs.last() {
             _ if !open => false,
             None => true,
             Some(cur) if !cur.restarted => true,
             Some(cur) => force_new && ev.at.ts > cur.start_hi.ts || ev.at.ts - cur.start_hi.ts > grace + epoch::GRACE_TICK_NS,
         };
-        if matches!(ev.kind, EvidenceKind::GraceRefusal | EvidenceKind::NoGrace) {
-            self.recheck = true;
+        // Only grants after the previous proof can be decided by this one: a refusal
+        // proves grace ran from the last proof until now, a NO_GRACE that it was over
+        // from now on.
+        let proof_from = match ev.kind {
+            EvidenceKind::GraceRefusal => Some(sa.epochs.last().map_or(ev.at.ts, |e| e.in_grace_until.map_or(e.start_hi.ts, |f| f.ts).min(ev.at.ts))),
+            EvidenceKind::NoGrace => Some(ev.at.ts),
+            _ => None,
+        };
+        if let Some(f) = proof_from {
+            self.recheck = Some(self.recheck.map_or(f, |r| r.min(f)));
         }
         let sa = self.server(server);
         if !new_epoch {
@@ -459,11 +473,14 @@ impl Auditor {
         }
     }
 
-    /// Judge the waiting grants the latest proof decided.
-    fn settle_certain(&mut self) {
-        self.recheck = false;
-        let (now, later): (Vec<Candidate>, Vec<Candidate>) = std::mem::take(&mut self.candidates).into_iter().partition(|c| self.decided(c));
-        self.candidates = later.into();
+    /// Judge the waiting grants granted from `from` on that the latest proof decided.
+    /// Grants wait in the order they were seen, so those are at the back of the queue
+    /// (one seen out of order waits until its window is settled).
+    fn settle_certain(&mut self, from: Ts) {
+        let start = self.candidates.iter().rposition(|c| c.lock.granted.ts < from).map_or(0, |i| i + 1);
+        let tail = self.candidates.split_off(start);
+        let (now, later): (Vec<Candidate>, Vec<Candidate>) = tail.into_iter().partition(|c| self.decided(c));
+        self.candidates.extend(later);
         for c in now {
             rules::judge(self, &c, false);
         }
@@ -901,8 +918,8 @@ impl Sink for Auditor {
         self.message_evidence(m);
         self.v4_evidence(server);
         self.journal();
-        if self.recheck {
-            self.settle_certain();
+        if let Some(from) = self.recheck.take() {
+            self.settle_certain(from);
         }
         // A reply is a sign of life of the instance it belongs to (once its evidence is in).
         if !m.is_call() {
@@ -927,8 +944,8 @@ impl Sink for Auditor {
                     }
                 }
             }
-            // A server that closes or resets connections may have died; that bounds when
-            // a restart found later happened.
+            // A server that closes connections may have died: its last FIN bounds when a
+            // restart found later happened. Resets only say that connections are gone.
             NetEvent::Close { flow, at } | NetEvent::Reset { flow, at } => {
                 if matches!(e, NetEvent::Reset { .. }) && flow.src.port < flow.dst.port && flow.src.port != 111 {
                     // Refused before it ever answered: the capture sees it start.
@@ -950,7 +967,10 @@ impl Sink for Auditor {
                     return;
                 }
                 if let Some(sa) = self.servers.get_mut(&flow.src.ip) {
-                    sa.last_close = Some(at);
+                    match e {
+                        NetEvent::Close { .. } => sa.last_close = Some(at),
+                        _ => sa.last_reset = Some(at),
+                    }
                 }
             }
             NetEvent::Open { .. } => {}

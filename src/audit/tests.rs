@@ -146,3 +146,30 @@ fn operator_restart_opens_an_epoch() {
     // B's grant came after the restart the operator names: in grace, over A's lock
     assert_eq!(got, vec![("GW001", Certainty::Possible), ("GW005", Certainty::Possible)]);
 }
+
+/// The server's side of a TCP connection to client `who` ends (FIN or RST).
+fn server_ends(h: &mut H<Auditor>, who: (u8, &'static str), fin: bool) -> FrameRef {
+    let at = h.next();
+    let flow = crate::net::FlowKey { src: ep(SRV, 4045), dst: ep(who.0, 40000), transport: crate::net::Transport::Tcp };
+    h.t.net_event(&if fin { NetEvent::Close { flow, at } } else { NetEvent::Reset { flow, at } });
+    at
+}
+
+#[test]
+fn a_reset_from_the_new_instance_is_not_the_old_ones_sign_of_life() {
+    let mut h = auditor(10);
+    lock(&mut h, A, SRV, 0, 100, false, GRANTED);
+    // the old instance dies (its FIN), stays down, and the new one resets A's old
+    // connection before anyone sees it refuse for grace
+    let fin = server_ends(&mut h, A, true);
+    h.frame += 5;
+    server_ends(&mut h, A, false);
+    lock(&mut h, C, SRV, 500, 10, false, DENIED_GRACE);
+    lock(&mut h, A, SRV, 0, 100, true, GRANTED);
+    // FIN + 10 s has passed: grace (at least 10 s after the restart) may be over
+    h.frame += 1;
+    lock(&mut h, C, SRV, 500, 10, false, GRANTED);
+    assert_eq!(ids(&mut h), vec![]);
+    let e = &h.t.servers()[&srv_ip(SRV)].epochs[1];
+    assert_eq!(e.start_lo, Some(fin));
+}
