@@ -206,7 +206,8 @@ pub struct Auditor {
     /// The boot epoch in the clientids of each server instance: (server, epoch) → boot.
     boots: HashMap<(IpAddr, usize), u32>,
     /// Epochs whose grace ended: the tracker no longer keeps their old NFSv4 state.
-    expired: HashSet<(IpAddr, usize)>,
+    /// Epochs (server, index) begun by a restart whose grace has not ended yet.
+    grace_running: Vec<(IpAddr, usize)>,
     /// New proof about a grace window arrived: waiting grants from this moment on may
     /// now be decided.
     recheck: Option<Ts>,
@@ -233,7 +234,7 @@ impl Auditor {
             reclaim_completes: HashMap::new(),
             v4_unknown_reclaims: HashSet::new(),
             boots: HashMap::new(),
-            expired: HashSet::new(),
+            grace_running: Vec::new(),
             recheck: None,
             first_ts: None,
             last_ts: 0,
@@ -299,17 +300,23 @@ impl Auditor {
     /// reclaimed: the tracker drops it (the audit keeps its own record of it).
     fn expire(&mut self, now: Ts) {
         let grace = self.cfg.grace;
-        let due: Vec<(IpAddr, usize, FrameRef)> = self
-            .servers
-            .iter()
-            .filter_map(|(ip, sa)| {
-                let e = sa.epochs.last().filter(|e| e.restarted)?;
-                let (end, _) = e.grace_end(grace);
-                (end < now && !self.expired.contains(&(*ip, e.index))).then_some((*ip, e.index, FrameRef { file: 0, frame: 0, ts: end }))
-            })
-            .collect();
-        for (ip, index, at) in due {
-            self.expired.insert((ip, index));
+        let mut i = 0;
+        while i < self.grace_running.len() {
+            let (ip, index) = self.grace_running[i];
+            // Only a server's latest epoch counts: a newer restart took over its state.
+            let end = match self.servers.get(&ip).and_then(|sa| sa.epochs.last()) {
+                Some(e) if e.index == index => e.grace_end(grace).0,
+                _ => {
+                    self.grace_running.swap_remove(i);
+                    continue;
+                }
+            };
+            if end >= now {
+                i += 1;
+                continue;
+            }
+            self.grace_running.swap_remove(i);
+            let at = FrameRef { file: 0, frame: 0, ts: end };
             if self.tracker.nfs4(ip).is_some_and(|s| s.has_old_epoch()) {
                 self.tracker.nfs4_drop_old(ip, at);
             }
@@ -365,6 +372,7 @@ impl Auditor {
                     let mut e = Epoch::new(0, true, start_lo.filter(|_| target), ev.at);
                     e.add(ev);
                     sa.epochs.push(e);
+                    self.grace_running.push((server, 0));
                     self.import_failover(server, 0, ev_at(&self.servers[&server]));
                     return;
                 }
@@ -376,6 +384,7 @@ impl Auditor {
         let at = ev.at;
         e.add(ev);
         sa.epochs.push(e);
+        self.grace_running.push((server, index));
         let gone = self.tracker.nlm_restart(server, boundary, at);
         self.keep_old(server, server, index, gone);
         self.keep_old_v4(server, server, index, boundary);
