@@ -2,6 +2,7 @@
 //! with A's recovery records and every client reclaims there.
 
 use super::*;
+use super::takeover::{take_locks, Holders};
 use crate::client::nfs4::{OpenClaim, OpenHow, SHARE_ACCESS_BOTH, WRITE_LT};
 use crate::client::nlm::stat::{DENIED_GRACE_PERIOD, GRANTED};
 use crate::client::session::{NlmClient, Owner};
@@ -28,54 +29,10 @@ pub fn run(r: &mut Rec<'_>) -> Result<()> {
 fn body(r: &mut Rec<'_>, a: &GaneshaCfg, b: &GaneshaCfg) -> Result<()> {
     let (sa, sb) = (a.ip, b.ip);
     start_servers(r, &[a])?;
-    let (ip1, ip2, ip3, ip4, ip5) = (client_ip(1), client_ip(2), client_ip(3), client_ip(4), client_ip(5));
-    let fhs = make_files(r, sa, ip1, &["f1", "f2"])?;
+    let fhs = make_files(r, sa, client_ip(1), &["f1", "f2"])?;
     wait_grace(r, a, || {})?;
-    for (ip, n) in [(ip1, "nlmc1"), (ip2, "nlmc2"), (ip3, "nlmc3")] {
-        r.client(format!("{ip} NLM v4 caller_name {n}"));
-    }
-    r.client(format!("{ip4} NFSv4.0 client owner lab-v40-f"));
-    r.client(format!("{ip5} NFSv4.1 client owner lab-v41-f"));
-
-    let l1 = nlm_lock("nlmc1", &fhs[0], 201, 0, 100, true);
-    let l2 = nlm_lock("nlmc2", &fhs[1], 202, 0, 0, true);
-    let l3 = nlm_lock("nlmc3", &fhs[0], 203, 1000, 10, true);
-    let mut c1 = NlmClient::connect(ip1, sa, Proto::Tcp, "nlmc1")?;
-    let mut c2 = NlmClient::connect(ip2, sa, Proto::Tcp, "nlmc2")?;
-    let o = c1.lock(&l1, false)?;
-    r.nlm("nlm_lock", sa, ip1, "LOCK f1 [0,100) excl", o, Some(GRANTED));
-    let o = c2.lock(&l2, false)?;
-    r.nlm("nlm_lock", sa, ip2, "LOCK f2 [0,EOF) excl", o, Some(GRANTED));
-
-    let mut v40 = Nfs4Client::connect(ip4, sa, 0, "lab-v40-f")?;
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", sa, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", sa, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
-    let (_, root) = v40.lookup_path(&["vfs"])?;
-    let root = root.ok_or_else(|| LabError::Msg("lookup /vfs failed".into()))?;
-    let mut oo = Owner::new(b"v40f-open-owner");
-    let (d, f3) = v40.open(&root, &mut oo, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f3".into()), SHARE_ACCESS_BOTH)?;
-    r.v4("v4_open", sa, ip4, "OPEN f3 CLAIM_NULL create", &d, v4op::OPEN, Some(0));
-    let mut f3 = f3.ok_or_else(|| LabError::Msg("open f3 failed".into()))?;
-    let (d, _) = v40.lock_new(&mut f3, b"v40f-lock-owner", WRITE_LT, 0, 1000, false)?;
-    r.v4("v4_lock", sa, ip4, "LOCK f3 [0,1000) write", &d, v4op::LOCK, Some(0));
-
-    let mut v41 = Nfs4Client::connect(ip5, sa, 1, "lab-v41-f")?;
-    let (d1, d2) = v41.exchange_id_and_session()?;
-    r.v4("v4_exchange_id", sa, ip5, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_create_session", sa, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
-    }
-    let d = v41.reclaim_complete()?;
-    r.v4("v4_reclaim_complete", sa, ip5, "RECLAIM_COMPLETE (fresh client)", &d, v4op::RECLAIM_COMPLETE, Some(0));
-    let mut oo41 = Owner::new(b"v41f-open-owner");
-    let (d, f4) = v41.open(&root, &mut oo41, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f4".into()), SHARE_ACCESS_BOTH)?;
-    r.v4("v4_open", sa, ip5, "OPEN f4 CLAIM_NULL create", &d, v4op::OPEN, Some(0));
-    let mut f4 = f4.ok_or_else(|| LabError::Msg("open f4 failed".into()))?;
-    let (d, _) = v41.lock_new(&mut f4, b"v41f-lock-owner", WRITE_LT, 100, 100, false)?;
-    r.v4("v4_lock", sa, ip5, "LOCK f4 [100,200) write", &d, v4op::LOCK, Some(0));
+    let h = take_locks(r, sa, &fhs, "f", 201, "nlmc3")?;
+    let Holders { ips: [ip1, ip2, ip3, ip4, ip5], mut c1, mut c2, l1, l2, l3, mut v40, mut v41, f3, f4, .. } = h;
 
     // --- A dies, B takes over with A's recovery records
     r.lab.stop_ganesha("a", libc::SIGKILL)?;

@@ -10,6 +10,7 @@ mod failover;
 mod failover_norecords;
 mod graceless;
 mod nsm;
+mod takeover;
 
 use super::manifest::{Event, LockRecord, Manifest, ServerInfo, Verdict};
 use super::{GaneshaCfg, Lab, Result};

@@ -1,0 +1,82 @@
+//! The failover scenarios' first act: NLM hosts nlmc1 and nlmc2, a v4.0 and a v4.1
+//! client take locks on server A before it dies (nlmc3 only prepares its lock).
+
+use super::*;
+use crate::client::nfs4::{OpenClaim, OpenHow, SHARE_ACCESS_BOTH, WRITE_LT};
+use crate::client::nlm::stat::GRANTED;
+use crate::client::session::{NlmClient, Owner};
+use crate::client::Proto;
+use crate::lab::LabError;
+
+/// What the clients hold on A.
+pub struct Holders {
+    pub ips: [Ipv4Addr; 5],
+    pub c1: NlmClient,
+    pub c2: NlmClient,
+    pub l1: NlmLock,
+    pub l2: NlmLock,
+    pub l3: NlmLock,
+    pub v40: Nfs4Client,
+    pub v41: Nfs4Client,
+    /// The export's root handle.
+    pub root: Vec<u8>,
+    pub f3: OpenFile,
+    pub f4: OpenFile,
+    /// The xids of the v4.0 and v4.1 LOCKs.
+    pub held40: u32,
+    pub held41: u32,
+}
+
+/// `tag` keeps each scenario's client owners apart; NLM svids are `svid`, +1, +2;
+/// `nlmc3` is how the manifest lists the third host.
+pub fn take_locks(r: &mut Rec<'_>, sa: Ipv4Addr, fhs: &[Vec<u8>], tag: &str, svid: i32, nlmc3: &str) -> Result<Holders> {
+    let ips = [client_ip(1), client_ip(2), client_ip(3), client_ip(4), client_ip(5)];
+    let [ip1, ip2, ip3, ip4, ip5] = ips;
+    for (ip, n) in [(ip1, "nlmc1"), (ip2, "nlmc2"), (ip3, nlmc3)] {
+        r.client(format!("{ip} NLM v4 caller_name {n}"));
+    }
+    let (o40, o41) = (format!("lab-v40-{tag}"), format!("lab-v41-{tag}"));
+    r.client(format!("{ip4} NFSv4.0 client owner {o40}"));
+    r.client(format!("{ip5} NFSv4.1 client owner {o41}"));
+
+    let l1 = nlm_lock("nlmc1", &fhs[0], svid, 0, 100, true);
+    let l2 = nlm_lock("nlmc2", &fhs[1], svid + 1, 0, 0, true);
+    let l3 = nlm_lock("nlmc3", &fhs[0], svid + 2, 1000, 10, true);
+    let mut c1 = NlmClient::connect(ip1, sa, Proto::Tcp, "nlmc1")?;
+    let mut c2 = NlmClient::connect(ip2, sa, Proto::Tcp, "nlmc2")?;
+    r.nlm("nlm_lock", sa, ip1, "LOCK f1 [0,100) excl", c1.lock(&l1, false)?, Some(GRANTED));
+    r.nlm("nlm_lock", sa, ip2, "LOCK f2 [0,EOF) excl", c2.lock(&l2, false)?, Some(GRANTED));
+
+    let mut v40 = Nfs4Client::connect(ip4, sa, 0, &o40)?;
+    let (d1, d2) = v40.setclientid()?;
+    r.v4("v4_setclientid", sa, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
+    if let Some(d2) = d2 {
+        r.v4("v4_setclientid_confirm", sa, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
+    }
+    let (_, root) = v40.lookup_path(&["vfs"])?;
+    let root = root.ok_or_else(|| LabError::Msg("lookup /vfs failed".into()))?;
+    let mut oo = Owner::new(format!("v40{tag}-open-owner").as_bytes());
+    let (d, f3) = v40.open(&root, &mut oo, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f3".into()), SHARE_ACCESS_BOTH)?;
+    r.v4("v4_open", sa, ip4, "OPEN f3 CLAIM_NULL create", &d, v4op::OPEN, Some(0));
+    let mut f3 = f3.ok_or_else(|| LabError::Msg("open f3 failed".into()))?;
+    let (d, _) = v40.lock_new(&mut f3, format!("v40{tag}-lock-owner").as_bytes(), WRITE_LT, 0, 1000, false)?;
+    let held40 = d.xid;
+    r.v4("v4_lock", sa, ip4, "LOCK f3 [0,1000) write", &d, v4op::LOCK, Some(0));
+
+    let mut v41 = Nfs4Client::connect(ip5, sa, 1, &o41)?;
+    let (d1, d2) = v41.exchange_id_and_session()?;
+    r.v4("v4_exchange_id", sa, ip5, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
+    if let Some(d2) = d2 {
+        r.v4("v4_create_session", sa, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
+    }
+    let d = v41.reclaim_complete()?;
+    r.v4("v4_reclaim_complete", sa, ip5, "RECLAIM_COMPLETE (fresh client)", &d, v4op::RECLAIM_COMPLETE, Some(0));
+    let mut oo41 = Owner::new(format!("v41{tag}-open-owner").as_bytes());
+    let (d, f4) = v41.open(&root, &mut oo41, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f4".into()), SHARE_ACCESS_BOTH)?;
+    r.v4("v4_open", sa, ip5, "OPEN f4 CLAIM_NULL create", &d, v4op::OPEN, Some(0));
+    let mut f4 = f4.ok_or_else(|| LabError::Msg("open f4 failed".into()))?;
+    let (d, _) = v41.lock_new(&mut f4, format!("v41{tag}-lock-owner").as_bytes(), WRITE_LT, 100, 100, false)?;
+    let held41 = d.xid;
+    r.v4("v4_lock", sa, ip5, "LOCK f4 [100,200) write", &d, v4op::LOCK, Some(0));
+    Ok(Holders { ips, c1, c2, l1, l2, l3, v40, v41, root, f3, f4, held40, held41 })
+}
