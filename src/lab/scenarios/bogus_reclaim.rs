@@ -51,11 +51,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     r.nlm("nlm_lock", s, ip1, "LOCK f1 [0,100) excl", c1.lock(&l1, false)?, Some(GRANTED));
 
     let mut v40 = Nfs4Client::connect(ip4, s, 0, "lab-v40-b")?;
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", s, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", s, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, s, ip4, "")?;
     let (_, root) = v40.lookup_path(&["vfs"])?;
     let root = root.ok_or_else(|| LabError::Msg("lookup /vfs failed".into()))?;
     let mut oo = Owner::new(b"v40b-open-owner");
@@ -84,11 +80,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     v40.reconnect()?;
     let d = v40.renew()?;
     r.v4("v4_renew", s, ip4, "RENEW old clientid", &d, v4op::RENEW, Some(status::STALE_CLIENTID));
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", s, ip4, "SETCLIENTID after restart", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", s, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, s, ip4, " after restart")?;
     let mut oor = Owner::new(b"v40b-open-owner");
     let (d, f3r) = v40.open(&f3.fh, &mut oor, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
     r.v4("v4_open_reclaim", s, ip4, "OPEN f3 CLAIM_PREVIOUS", &d, v4op::OPEN, Some(0));

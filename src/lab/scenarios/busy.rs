@@ -80,17 +80,9 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
         r.client(format!("{ip} NFSv4.{minor} client owner {id}"));
         let mut c = Nfs4Client::connect(ip, s, minor, &id)?;
         if minor == 0 {
-            let (d1, d2) = c.setclientid()?;
-            r.v4("v4_setclientid", s, ip, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
-            if let Some(d2) = d2 {
-                r.v4("v4_setclientid_confirm", s, ip, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-            }
+            r.setclientid(&mut c, s, ip, "")?;
         } else {
-            let (d1, d2) = c.exchange_id_and_session()?;
-            r.v4("v4_exchange_id", s, ip, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
-            if let Some(d2) = d2 {
-                r.v4("v4_create_session", s, ip, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
-            }
+            r.session(&mut c, s, ip, "")?;
             let d = c.reclaim_complete()?;
             r.v4("v4_reclaim_complete", s, ip, "RECLAIM_COMPLETE", &d, v4op::RECLAIM_COMPLETE, Some(0));
         }

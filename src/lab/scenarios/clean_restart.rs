@@ -52,11 +52,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
 
     // v4.0 client
     let mut v40 = Nfs4Client::connect(ip4, s, 0, "lab-v40-a")?;
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", s, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", s, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, s, ip4, "")?;
     let (d, root) = v40.lookup_path(&["vfs"])?;
     let root = root.ok_or_else(|| crate::lab::LabError::Msg(format!("v4.0 lookup /vfs: {}", status::name(d.res.status))))?;
     let mut oo40 = Owner::new(b"v40-open-owner-1");
@@ -69,11 +65,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
 
     // v4.1 client
     let mut v41 = Nfs4Client::connect(ip5, s, 1, "lab-v41-a")?;
-    let (d1, d2) = v41.exchange_id_and_session()?;
-    r.v4("v4_exchange_id", s, ip5, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_create_session", s, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
-    }
+    r.session(&mut v41, s, ip5, "")?;
     let d = v41.reclaim_complete()?;
     r.v4("v4_reclaim_complete", s, ip5, "RECLAIM_COMPLETE (fresh client)", &d, v4op::RECLAIM_COMPLETE, Some(0));
     let mut oo41 = Owner::new(b"v41-open-owner-1");
@@ -101,11 +93,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     v40.reconnect()?;
     let d = v40.renew()?;
     r.v4("v4_renew", s, ip4, "RENEW old clientid", &d, v4op::RENEW, Some(status::STALE_CLIENTID));
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", s, ip4, "SETCLIENTID after restart", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", s, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, s, ip4, " after restart")?;
     let mut oo40b = Owner::new(b"v40-open-owner-2");
     let (d, _) = v40.open(&root, &mut oo40b, OpenHow::Unchecked { mode: 0o644 }, OpenClaim::Null("f5".into()), SHARE_ACCESS_BOTH)?;
     r.v4("v4_open", s, ip4, "OPEN f5 CLAIM_NULL in grace", &d, v4op::OPEN, Some(status::GRACE));
@@ -120,11 +108,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     v41.reconnect()?;
     let d = v41.renew()?;
     r.v4("v4_sequence", s, ip5, "SEQUENCE old session", &d, v4op::SEQUENCE, Some(status::BADSESSION));
-    let (d1, d2) = v41.exchange_id_and_session()?;
-    r.v4("v4_exchange_id", s, ip5, "EXCHANGE_ID after restart", &d1, v4op::EXCHANGE_ID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_create_session", s, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
-    }
+    r.session(&mut v41, s, ip5, " after restart")?;
     let mut oo41r = Owner::new(b"v41-open-owner-1");
     let (d, f4r) = v41.open(&f4fh, &mut oo41r, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
     r.v4("v4_open_reclaim", s, ip5, "OPEN f4 CLAIM_PREVIOUS", &d, v4op::OPEN, Some(0));

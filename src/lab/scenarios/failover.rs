@@ -56,11 +56,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg, b: &GaneshaCfg) -> Result<()> {
     v40.move_to(sb)?;
     let d = v40.renew()?;
     r.v4("v4_renew", sb, ip4, "RENEW clientid from A", &d, v4op::RENEW, Some(status::STALE_CLIENTID));
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", sb, ip4, "SETCLIENTID on B", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", sb, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, sb, ip4, " on B")?;
     let mut oor = Owner::new(b"v40f-open-owner");
     let (d, f3r) = v40.open(&f3.fh, &mut oor, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
     r.v4("v4_open_reclaim", sb, ip4, "OPEN f3 CLAIM_PREVIOUS on B", &d, v4op::OPEN, Some(0));
@@ -71,11 +67,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg, b: &GaneshaCfg) -> Result<()> {
     v41.move_to(sb)?;
     let d = v41.renew()?;
     r.v4("v4_sequence", sb, ip5, "SEQUENCE session from A", &d, v4op::SEQUENCE, Some(status::BADSESSION));
-    let (d1, d2) = v41.exchange_id_and_session()?;
-    r.v4("v4_exchange_id", sb, ip5, "EXCHANGE_ID on B", &d1, v4op::EXCHANGE_ID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_create_session", sb, ip5, "CREATE_SESSION on B", &d2, v4op::CREATE_SESSION, Some(0));
-    }
+    r.session(&mut v41, sb, ip5, " on B")?;
     let mut oo41r = Owner::new(b"v41f-open-owner");
     let (d, f4r) = v41.open(&f4.fh, &mut oo41r, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
     r.v4("v4_open_reclaim", sb, ip5, "OPEN f4 CLAIM_PREVIOUS on B", &d, v4op::OPEN, Some(0));

@@ -42,11 +42,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     let held1 = r.nlm("nlm_lock", s, ip1, "LOCK f1 [0,100) excl", c1.lock(&l1, false)?, Some(GRANTED));
 
     let mut v40 = Nfs4Client::connect(ip4, s, 0, "lab-v40-g")?;
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", s, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", s, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, s, ip4, "")?;
     let (_, root) = v40.lookup_path(&["vfs"])?;
     let root = root.ok_or_else(|| LabError::Msg("lookup /vfs failed".into()))?;
     let mut oo = Owner::new(b"v40g-open-owner");
@@ -66,11 +62,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     let mut c2 = NlmClient::connect(ip2, s, Proto::Tcp, "nlmc2")?;
     let g2 = r.nlm("nlm_lock", s, ip2, "LOCK f1 [0,100) excl, no reclaim, right after restart", c2.lock(&l2, false)?, Some(GRANTED));
     let mut v41 = Nfs4Client::connect(ip5, s, 1, "lab-v41-g")?;
-    let (d1, d2) = v41.exchange_id_and_session()?;
-    r.v4("v4_exchange_id", s, ip5, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_create_session", s, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
-    }
+    r.session(&mut v41, s, ip5, "")?;
     let d = v41.reclaim_complete()?;
     r.v4("v4_reclaim_complete", s, ip5, "RECLAIM_COMPLETE (fresh client)", &d, v4op::RECLAIM_COMPLETE, Some(0));
     let mut oo41 = Owner::new(b"v41g-open-owner");
@@ -93,11 +85,7 @@ fn body(r: &mut Rec<'_>, a: &GaneshaCfg) -> Result<()> {
     v40.reconnect()?;
     let d = v40.renew()?;
     r.v4("v4_renew", s, ip4, "RENEW old clientid", &d, v4op::RENEW, Some(status::STALE_CLIENTID));
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", s, ip4, "SETCLIENTID after restart", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", s, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, s, ip4, " after restart")?;
     let mut oor = Owner::new(b"v40g-open-owner");
     let (d, _) = v40.open(&f3.fh, &mut oor, OpenHow::NoCreate, OpenClaim::Previous(0), SHARE_ACCESS_BOTH)?;
     let st = r.v4("v4_open_reclaim", s, ip4, "OPEN f3 CLAIM_PREVIOUS", &d, v4op::OPEN, None);

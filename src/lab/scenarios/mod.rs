@@ -156,6 +156,26 @@ impl<'a> Rec<'a> {
 
     /// Record a COMPOUND and check the status of `opnum` against `expect`.
     #[allow(clippy::too_many_arguments)]
+    /// SETCLIENTID and its CONFIRM, both expected to succeed; `when` ends the labels.
+    pub fn setclientid(&mut self, c: &mut Nfs4Client, server: Ipv4Addr, client: Ipv4Addr, when: &str) -> Result<()> {
+        let (d1, d2) = c.setclientid()?;
+        self.v4("v4_setclientid", server, client, &format!("SETCLIENTID{when}"), &d1, v4op::SETCLIENTID, Some(0));
+        if let Some(d2) = d2 {
+            self.v4("v4_setclientid_confirm", server, client, &format!("SETCLIENTID_CONFIRM{when}"), &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
+        }
+        Ok(())
+    }
+
+    /// EXCHANGE_ID and CREATE_SESSION, both expected to succeed; `when` ends the labels.
+    pub fn session(&mut self, c: &mut Nfs4Client, server: Ipv4Addr, client: Ipv4Addr, when: &str) -> Result<()> {
+        let (d1, d2) = c.exchange_id_and_session()?;
+        self.v4("v4_exchange_id", server, client, &format!("EXCHANGE_ID{when}"), &d1, v4op::EXCHANGE_ID, Some(0));
+        if let Some(d2) = d2 {
+            self.v4("v4_create_session", server, client, &format!("CREATE_SESSION{when}"), &d2, v4op::CREATE_SESSION, Some(0));
+        }
+        Ok(())
+    }
+
     pub fn v4(&mut self, kind: &str, server: Ipv4Addr, client: Ipv4Addr, what: &str, d: &Done, opnum: u32, expect: Option<u32>) -> u32 {
         let st = d.status(opnum);
         self.call(kind, server, client, what.to_string(), d.xid, st, status::name(st));

@@ -48,11 +48,7 @@ pub fn take_locks(r: &mut Rec<'_>, sa: Ipv4Addr, fhs: &[Vec<u8>], tag: &str, svi
     r.nlm("nlm_lock", sa, ip2, "LOCK f2 [0,EOF) excl", c2.lock(&l2, false)?, Some(GRANTED));
 
     let mut v40 = Nfs4Client::connect(ip4, sa, 0, &o40)?;
-    let (d1, d2) = v40.setclientid()?;
-    r.v4("v4_setclientid", sa, ip4, "SETCLIENTID", &d1, v4op::SETCLIENTID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_setclientid_confirm", sa, ip4, "SETCLIENTID_CONFIRM", &d2, v4op::SETCLIENTID_CONFIRM, Some(0));
-    }
+    r.setclientid(&mut v40, sa, ip4, "")?;
     let (_, root) = v40.lookup_path(&["vfs"])?;
     let root = root.ok_or_else(|| LabError::Msg("lookup /vfs failed".into()))?;
     let mut oo = Owner::new(format!("v40{tag}-open-owner").as_bytes());
@@ -64,11 +60,7 @@ pub fn take_locks(r: &mut Rec<'_>, sa: Ipv4Addr, fhs: &[Vec<u8>], tag: &str, svi
     r.v4("v4_lock", sa, ip4, "LOCK f3 [0,1000) write", &d, v4op::LOCK, Some(0));
 
     let mut v41 = Nfs4Client::connect(ip5, sa, 1, &o41)?;
-    let (d1, d2) = v41.exchange_id_and_session()?;
-    r.v4("v4_exchange_id", sa, ip5, "EXCHANGE_ID", &d1, v4op::EXCHANGE_ID, Some(0));
-    if let Some(d2) = d2 {
-        r.v4("v4_create_session", sa, ip5, "CREATE_SESSION", &d2, v4op::CREATE_SESSION, Some(0));
-    }
+    r.session(&mut v41, sa, ip5, "")?;
     let d = v41.reclaim_complete()?;
     r.v4("v4_reclaim_complete", sa, ip5, "RECLAIM_COMPLETE (fresh client)", &d, v4op::RECLAIM_COMPLETE, Some(0));
     let mut oo41 = Owner::new(format!("v41{tag}-open-owner").as_bytes());
