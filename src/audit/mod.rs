@@ -205,8 +205,8 @@ pub struct Auditor {
     v4_unknown_reclaims: HashSet<(IpAddr, u16, u64)>,
     /// The boot epoch in the clientids of each server instance: (server, epoch) → boot.
     boots: HashMap<(IpAddr, usize), u32>,
-    /// Epochs whose grace ended: the tracker no longer keeps their old NFSv4 state.
-    /// Epochs (server, index) begun by a restart whose grace has not ended yet.
+    /// Epochs (server, index) begun by a restart whose grace has not ended yet: when it
+    /// ends, the tracker no longer keeps their old NFSv4 state.
     grace_running: Vec<(IpAddr, usize)>,
     /// New proof about a grace window arrived: waiting grants from this moment on may
     /// now be decided.
