@@ -3,7 +3,7 @@
 //! refused, and the v4 clients' locks are lost although the clients came back (GW006).
 
 use super::*;
-use super::takeover::{take_locks, Holders};
+use super::takeover::{failover, take_locks, Holders};
 use crate::client::nfs4::{OpenClaim, OpenHow, SHARE_ACCESS_BOTH, WRITE_LT};
 use crate::client::nlm::stat::{DENIED_GRACE_PERIOD, GRANTED};
 use crate::client::session::{NlmClient, Owner};
@@ -30,19 +30,12 @@ pub fn run(r: &mut Rec<'_>) -> Result<()> {
          the v4 clients take after grace are new locks, not reclaims."
             .into(),
     );
-    let a = GaneshaCfg::new("a", SERVER_A, GRACE, LEASE);
-    let b = GaneshaCfg::new("b", SERVER_B, GRACE, LEASE);
-    r.m.audit_args = vec!["--failover".into(), format!("{}={}", a.ip, b.ip)];
-    let lab = r.lab;
-    lab.in_ns(|| body(r, &a, &b))?
+    failover(r, body)
 }
 
 fn body(r: &mut Rec<'_>, a: &GaneshaCfg, b: &GaneshaCfg) -> Result<()> {
     let (sa, sb) = (a.ip, b.ip);
-    start_servers(r, &[a])?;
-    let fhs = make_files(r, sa, client_ip(1), &["f1", "f2"])?;
-    wait_grace(r, a, || {})?;
-    let h = take_locks(r, sa, &fhs, "n", 501, "nlmc3 (newcomer on B)")?;
+    let h = take_locks(r, a, "n", 501, "nlmc3 (newcomer on B)")?;
     let Holders { ips: [ip1, ip2, ip3, ip4, ip5], mut c1, mut c2, l1, l2, l3, mut v40, mut v41, root, f3, f4, held40, held41 } = h;
 
     // --- A dies, B takes over without A's recovery records

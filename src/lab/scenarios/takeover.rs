@@ -1,5 +1,6 @@
-//! The failover scenarios' first act: NLM hosts nlmc1 and nlmc2, a v4.0 and a v4.1
-//! client take locks on server A before it dies (nlmc3 only prepares its lock).
+//! What the failover scenarios share: servers A and B with the audit told of the
+//! failover, and the first act, where NLM hosts nlmc1 and nlmc2, a v4.0 and a v4.1
+//! client take locks on A before it dies (nlmc3 only prepares its lock).
 
 use super::*;
 use crate::client::nfs4::{OpenClaim, OpenHow, SHARE_ACCESS_BOTH, WRITE_LT};
@@ -27,9 +28,24 @@ pub struct Holders {
     pub held41: u32,
 }
 
-/// `tag` keeps each scenario's client owners apart; NLM svids are `svid`, +1, +2;
-/// `nlmc3` is how the manifest lists the third host.
-pub fn take_locks(r: &mut Rec<'_>, sa: Ipv4Addr, fhs: &[Vec<u8>], tag: &str, svid: i32, nlmc3: &str) -> Result<Holders> {
+/// A failover from A (127.0.0.2) to B (127.0.0.3), `--failover` for the audit; `body`
+/// runs in the lab's namespace.
+pub fn failover(r: &mut Rec<'_>, body: fn(&mut Rec<'_>, &GaneshaCfg, &GaneshaCfg) -> Result<()>) -> Result<()> {
+    let a = GaneshaCfg::new("a", SERVER_A, GRACE, LEASE);
+    let b = GaneshaCfg::new("b", SERVER_B, GRACE, LEASE);
+    r.m.audit_args = vec!["--failover".into(), format!("{}={}", a.ip, b.ip)];
+    let lab = r.lab;
+    lab.in_ns(|| body(r, &a, &b))?
+}
+
+/// Start A, make files f1 and f2, wait out its grace and take the locks. `tag` keeps
+/// each scenario's client owners apart; NLM svids are `svid`, +1, +2; `nlmc3` is how
+/// the manifest lists the third host.
+pub fn take_locks(r: &mut Rec<'_>, a: &GaneshaCfg, tag: &str, svid: i32, nlmc3: &str) -> Result<Holders> {
+    let sa = a.ip;
+    start_servers(r, &[a])?;
+    let fhs = make_files(r, sa, client_ip(1), &["f1", "f2"])?;
+    wait_grace(r, a, || {})?;
     let ips = [client_ip(1), client_ip(2), client_ip(3), client_ip(4), client_ip(5)];
     let [ip1, ip2, ip3, ip4, ip5] = ips;
     for (ip, n) in [(ip1, "nlmc1"), (ip2, "nlmc2"), (ip3, nlmc3)] {
