@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 pub mod drive;
 mod mapped;
-pub use drive::{run, Input, RunReport};
+mod relay;
+pub use drive::{run, run_threads, Input, RunReport};
 
 /// One frame as read from a source.
 pub struct Frame<'a> {

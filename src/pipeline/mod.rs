@@ -4,16 +4,21 @@
 //! Pure: frames come in as bytes, messages go out to a [`Sink`]. Every table has a
 //! cap, and what a cap drops is counted in [`Counters`].
 
+mod message;
+
+pub use message::{Envelope, Facts};
+use message::{known_prog, Core};
+
 use crate::net::defrag::{Defrag, DefragResult};
 use crate::net::link::{self, LinkError, LinkType};
 use crate::net::roce::{Roce, Roce2, ROCE_V2_PORT};
 use crate::net::tcp::{Chunk, TcpCounters, TcpStream};
 use crate::net::{Endpoint, FastMap, FastSet, FlowKey, FrameRef, Transport, Ts};
-use crate::proto::{self, CallBody, ReplyBody};
-use crate::rpc::matcher::{CallKey, CallOutcome, MatchCounters, Matcher, Pending, ReplyOutcome};
-use crate::rpc::msg::{self, Header};
-use crate::rpc::record::{RecordCounters, RecordInfo, RecordParser, HUNT_GIVE_UP};
-use crate::rpc::{GssService, Kind, Message, ProcId, ReplyStat};
+use crate::proto;
+use crate::rpc::matcher::{MatchCounters, Matcher};
+use crate::rpc::msg;
+use crate::rpc::record::{RecordCounters, RecordParser};
+use crate::rpc::Message;
 use etherparse::{NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -68,6 +73,15 @@ pub enum NetEvent {
 pub trait Sink {
     fn message(&mut self, m: &Message<'_>);
     fn net_event(&mut self, _e: &NetEvent) {}
+    /// Whether this sink reads message bodies. A relay that carries messages to another
+    /// thread says no: their bodies are decoded there, from the bytes.
+    fn bodies(&self) -> bool {
+        true
+    }
+    /// A message with its envelope and the bytes it was read from.
+    fn record(&mut self, _env: &Envelope, _bytes: &[u8], m: &Message<'_>) {
+        self.message(m)
+    }
 }
 
 /// The pipeline's own counters, reported by `stats` and with every verdict.
@@ -145,19 +159,6 @@ fn conv_key(k: &FlowKey) -> (FlowKey, usize) {
     }
 }
 
-/// What the record and message layers share (split from the flow table so both can
-/// be borrowed at once).
-struct Core {
-    cfg: Config,
-    matcher: Matcher,
-    /// Ports learnt from portmap/rpcbind replies: (server IP, port, transport) → program.
-    learnt: FastMap<(IpAddr, u16, Transport), u32>,
-    cb_progs: FastSet<u32>,
-    counters: Counters,
-}
-
-const LEARNT_CAP: usize = 65_536;
-const CB_PROGS_CAP: usize = 4096;
 
 pub struct Pipeline {
     core: Core,
@@ -170,20 +171,6 @@ pub struct Pipeline {
     tcp_done: TcpCounters,
     rec_done: RecordCounters,
     now: Ts,
-}
-
-/// Programs accepted when hunting for a record start in a stream: the ones decoded
-/// here, and the transient range that callback programs are taken from.
-fn hunt_prog(p: u32) -> bool {
-    decoded_prog(p) || (0x4000_0000..=0x5fff_ffff).contains(&p)
-}
-
-fn decoded_prog(p: u32) -> bool {
-    matches!(p, proto::PORTMAP | proto::NFS | proto::MOUNT | proto::NLM | proto::NSM | proto::NFS_ACL | 100011)
-}
-
-fn known_prog(p: u32, cb: &FastSet<u32>) -> bool {
-    decoded_prog(p) || cb.contains(&p)
 }
 
 impl Pipeline {
@@ -553,208 +540,3 @@ fn ip_addrs(p: &SlicedPacket<'_>) -> Option<(IpAddr, IpAddr)> {
     }
 }
 
-impl Core {
-    fn is_rpc_port(&self, k: &FlowKey) -> bool {
-        const WELL_KNOWN: [u16; 2] = [111, 2049];
-        WELL_KNOWN.contains(&k.dst.port)
-            || WELL_KNOWN.contains(&k.src.port)
-            || self.learnt.contains_key(&(k.dst.ip, k.dst.port, k.transport))
-            || self.learnt.contains_key(&(k.src.ip, k.src.port, k.transport))
-    }
-
-    fn reply_pending(&self, k: &FlowKey, payload: &[u8]) -> bool {
-        let xid = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
-        self.matcher.is_pending(&CallKey { client: k.dst, server: k.src, transport: k.transport, xid })
-    }
-
-    /// Stream data or a gap for one TCP direction.
-    fn chunk(&mut self, key: &FlowKey, rec: &mut RecordParser, role: &mut Role, at: FrameRef, c: Chunk<'_>, sink: &mut dyn Sink) {
-        if *role == Role::NotRpc {
-            return;
-        }
-        match c {
-            Chunk::Gap(bytes) => {
-                rec.gap(bytes, &mut |r, info| self.record(key, info.at, r, info.partial, sink));
-                sink.net_event(&NetEvent::Gap { flow: *key, at, bytes });
-            }
-            Chunk::Data(d) => {
-                let strict = *role == Role::Unknown;
-                let start = |b: &[u8]| msg::plausible_call(b, &hunt_prog) || (!strict && msg::plausible_reply(b));
-                let mut found = false;
-                rec.feed(d, at, &start, &mut |r: &[u8], info: RecordInfo| {
-                    found = true;
-                    self.record(key, info.at, r, info.partial, sink);
-                });
-                if found && *role == Role::Unknown {
-                    *role = Role::Rpc;
-                }
-                if *role == Role::Unknown && rec.hunted_run() > HUNT_GIVE_UP {
-                    *role = Role::NotRpc;
-                }
-            }
-        }
-    }
-
-    /// One complete RPC message (a TCP record or a UDP datagram).
-    fn record(&mut self, key: &FlowKey, at: FrameRef, bytes: &[u8], partial: bool, sink: &mut dyn Sink) {
-        let (header, body) = match msg::parse(bytes) {
-            Ok(x) => x,
-            Err(_) => {
-                if partial {
-                    self.counters.partial_unreadable += 1;
-                } else {
-                    self.counters.malformed_rpc += 1;
-                }
-                return;
-            }
-        };
-        match header {
-            Header::Call(h) => {
-                if h.rpcvers != 2 {
-                    self.counters.malformed_rpc += 1;
-                    return;
-                }
-                let cb = self.cb_progs.contains(&h.prog);
-                let id = ProcId { prog: h.prog, vers: h.vers, proc_: h.proc_, cb };
-                let gss = match &h.cred {
-                    crate::rpc::Auth::Gss { gss_proc: 0, service, .. } => Some(*service),
-                    crate::rpc::Auth::Gss { .. } => Some(GssService::Unknown(u32::MAX)),
-                    _ => None,
-                };
-                let body = self.decode_call(id, gss, body);
-                let lookup = portmap_lookup(&body);
-                if let CallBody::Nfs4(c) = &body {
-                    for p in c.cb_programs() {
-                        if self.cb_progs.len() < CB_PROGS_CAP {
-                            self.cb_progs.insert(p);
-                        }
-                    }
-                }
-                let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
-                let retransmit = matches!(self.matcher.call(ck, Pending { id, at, gss, lookup }), CallOutcome::Retransmit);
-                let m = Message { at, src: key.src, dst: key.dst, transport: key.transport, xid: h.xid, partial, kind: Kind::Call { header: h, id, body, retransmit } };
-                sink.message(&m);
-            }
-            Header::Reply(h) => {
-                let ck = CallKey { client: key.dst, server: key.src, transport: key.transport, xid: h.xid };
-                let (pending, duplicate) = match self.matcher.reply(&ck, at.ts) {
-                    ReplyOutcome::Matched(p) => (Some(p), false),
-                    ReplyOutcome::Duplicate(p) => (Some(p), true),
-                    ReplyOutcome::Orphan => (None, false),
-                };
-                let body = match (&pending, h.stat.is_success()) {
-                    (Some(p), true) => self.decode_reply(p, body),
-                    _ => ReplyBody::NotDecoded,
-                };
-                if let (Some(p), false) = (&pending, duplicate) {
-                    self.learn(key, p, &body);
-                }
-                let m = Message {
-                    at,
-                    src: key.src,
-                    dst: key.dst,
-                    transport: key.transport,
-                    xid: h.xid,
-                    partial,
-                    kind: Kind::Reply {
-                        stat: h.stat,
-                        id: pending.map(|p| p.id),
-                        body,
-                        call: pending.map(|p| p.at),
-                        latency_ns: pending.map(|p| at.ts - p.at.ts),
-                        duplicate,
-                    },
-                };
-                sink.message(&m);
-            }
-        }
-    }
-
-    fn decode_call<'a>(&self, id: ProcId, gss: Option<GssService>, body: &'a [u8]) -> CallBody<'a> {
-        if !self.cfg.decode_bodies {
-            return CallBody::NotDecoded;
-        }
-        match gss {
-            Some(GssService::Privacy) => CallBody::Protected("privacy"),
-            Some(GssService::Integrity) => match msg::gss_integrity_body(body) {
-                Ok((_, inner)) => proto::decode_call(id.prog, id.vers, id.proc_, id.cb, inner),
-                Err(e) => CallBody::Malformed(e.to_string()),
-            },
-            Some(GssService::Unknown(_)) => CallBody::Protected("gss_control"),
-            _ => proto::decode_call(id.prog, id.vers, id.proc_, id.cb, body),
-        }
-    }
-
-    fn decode_reply<'a>(&self, p: &Pending, body: &'a [u8]) -> ReplyBody<'a> {
-        if !self.cfg.decode_bodies {
-            return ReplyBody::NotDecoded;
-        }
-        let id = p.id;
-        match p.gss {
-            Some(GssService::Privacy) => ReplyBody::Protected("privacy"),
-            Some(GssService::Integrity) => match msg::gss_integrity_body(body) {
-                Ok((_, inner)) => proto::decode_reply(id.prog, id.vers, id.proc_, id.cb, inner),
-                Err(e) => ReplyBody::Malformed(e.to_string()),
-            },
-            Some(GssService::Unknown(_)) => ReplyBody::Protected("gss_control"),
-            _ => proto::decode_reply(id.prog, id.vers, id.proc_, id.cb, body),
-        }
-    }
-
-    /// Remember a port from a portmap GETPORT or rpcbind GETADDR answer.
-    fn learn(&mut self, key: &FlowKey, p: &Pending, body: &ReplyBody<'_>) {
-        let Some((prog, _vers, prot)) = p.lookup else { return };
-        let transport = match prot {
-            6 => Transport::Tcp,
-            17 => Transport::Udp,
-            _ => return,
-        };
-        let at = match body {
-            ReplyBody::Portmap(proto::portmap::Reply::Port { port }) if *port != 0 && *port <= 65535 => {
-                Some((key.src.ip, *port as u16))
-            }
-            ReplyBody::Portmap(proto::portmap::Reply::Addr { uaddr }) => {
-                proto::portmap::parse_uaddr(&uaddr.as_str_lossy()).map(|(ip, port)| {
-                    // An unspecified address means "the address you asked".
-                    (if ip.is_unspecified() { key.src.ip } else { ip }, port)
-                })
-            }
-            _ => None,
-        };
-        if let Some((ip, port)) = at {
-            if self.learnt.len() < LEARNT_CAP && port != 0 {
-                self.learnt.insert((ip, port, transport), prog);
-            }
-        }
-    }
-}
-
-/// The (prog, vers, IP protocol) a portmap/rpcbind lookup asks about.
-fn portmap_lookup(body: &CallBody<'_>) -> Option<(u32, u32, u32)> {
-    use proto::portmap::Call;
-    match body {
-        CallBody::Portmap(Call::Getport(m)) => Some((m.prog, m.vers, m.prot)),
-        CallBody::Portmap(Call::Getaddr(r)) | CallBody::Portmap(Call::Getversaddr(r)) => {
-            let netid = r.netid.as_str_lossy();
-            let prot = if netid.starts_with("tcp") {
-                6
-            } else if netid.starts_with("udp") {
-                17
-            } else {
-                return None;
-            };
-            Some((r.prog, r.vers, prot))
-        }
-        _ => None,
-    }
-}
-
-impl ReplyStat<'_> {
-    /// The accept_stat number (0 for SUCCESS) or `None` for a denied reply.
-    pub fn accept_number(&self) -> Option<u32> {
-        match self {
-            ReplyStat::Accepted { stat, .. } => Some(stat.number()),
-            ReplyStat::Denied(_) => None,
-        }
-    }
-}
