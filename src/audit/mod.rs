@@ -18,7 +18,7 @@ mod tests;
 mod tests_v4;
 pub mod verdict;
 
-use crate::net::{Endpoint, FrameRef, Ts};
+use crate::net::{Endpoint, FastMap, FastSet, FrameRef, Ts};
 use crate::pipeline::{NetEvent, Sink};
 use crate::proto::{self, nlm::NlmStat, nsm, CallBody, ReplyBody};
 use crate::rpc::{Kind, Message};
@@ -28,7 +28,7 @@ use crate::state::ranges::Held;
 use crate::state::{AtTime, Tracker, TrackerConfig};
 use epoch::{Epoch, Evidence, EvidenceKind};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 pub use verdict::{Certainty, LockRef, Severity, Verdict};
 use verdict::Interner;
@@ -120,10 +120,10 @@ pub struct ServerAudit {
     pub old_dropped: u64,
     /// Reclaims per (epoch, protocol family, outcome).
     pub reclaims: BTreeMap<(usize, &'static str, String), u64>,
-    /// Last time each client (address or name) sent this server anything.
-    contacts: crate::net::FastMap<String, Ts>,
-    /// First time each client was seen at this server.
-    first_contact: crate::net::FastMap<String, Ts>,
+    /// First and last time each client address sent this server anything.
+    contact_ips: FastMap<IpAddr, (Ts, Ts)>,
+    /// The same per client name (a name that is an address's text counts as the address).
+    contact_names: FastMap<String, (Ts, Ts)>,
     pub gaps: u64,
     pub gap_bytes: u64,
     /// The server refused connections before it first answered: the capture saw its
@@ -140,22 +140,41 @@ impl ServerAudit {
         self.epochs.iter().rev().find(|e| e.earliest_start() < t || e.index == 0)
     }
 
-    fn contact(&mut self, who: &str, t: Ts) {
+    fn contact_ip(&mut self, ip: IpAddr, t: Ts) {
+        let full = self.contact_ips.len() + self.contact_names.len() >= MAX_CONTACTS;
+        match self.contact_ips.get_mut(&ip) {
+            Some(c) => c.1 = t,
+            None if !full => {
+                self.contact_ips.insert(ip, (t, t));
+            }
+            None => {}
+        }
+    }
+
+    fn contact_name(&mut self, name: &str, t: Ts) {
+        if let Some(ip) = as_address(name) {
+            return self.contact_ip(ip, t);
+        }
         // Known clients (the common case) are updated without allocating.
-        if let Some(last) = self.contacts.get_mut(who) {
-            *last = t;
-            return;
+        if let Some(c) = self.contact_names.get_mut(name) {
+            c.1 = t;
+        } else if self.contact_ips.len() + self.contact_names.len() < MAX_CONTACTS {
+            self.contact_names.insert(name.to_string(), (t, t));
         }
-        if self.contacts.len() >= MAX_CONTACTS {
-            return;
-        }
-        self.first_contact.entry(who.to_string()).or_insert(t);
-        self.contacts.insert(who.to_string(), t);
+    }
+
+    /// First and last contact of the client of `l`, by address and by name.
+    fn contacts_of(&self, l: &LockRef) -> [Option<(Ts, Ts)>; 2] {
+        let by_name = match as_address(&l.client_name) {
+            Some(ip) => self.contact_ips.get(&ip),
+            None => self.contact_names.get(&*l.client_name),
+        };
+        [self.contact_ips.get(&l.client).copied(), by_name.copied()]
     }
 
     /// Whether the client (by address or name) was heard from after `t`.
     pub fn came_back(&self, l: &LockRef, t: Ts) -> bool {
-        [l.client.to_string(), l.client_name.to_string()].iter().any(|k| self.contacts.get(k).is_some_and(|c| *c > t))
+        self.contacts_of(l).iter().flatten().any(|c| c.1 > t)
     }
 
     /// The reclaims of `l`'s client the server refused in `epoch`.
@@ -172,7 +191,7 @@ impl ServerAudit {
     }
 
     pub fn first_contact(&self, l: &LockRef) -> Option<Ts> {
-        [l.client.to_string(), l.client_name.to_string()].iter().filter_map(|k| self.first_contact.get(k).copied()).min()
+        self.contacts_of(l).iter().flatten().map(|c| c.0).min()
     }
 }
 
@@ -190,21 +209,21 @@ pub struct Auditor {
     candidates: VecDeque<Candidate>,
     verdicts: Vec<Verdict>,
     /// Names a server's lock manager gives itself in SM_MON → the server IPs.
-    statd_names: HashMap<String, BTreeSet<IpAddr>>,
+    statd_names: FastMap<String, BTreeSet<IpAddr>>,
     /// Client → (server, time) of its last NLM lock request.
-    last_lock: HashMap<IpAddr, (IpAddr, Ts)>,
+    last_lock: FastMap<IpAddr, (IpAddr, Ts)>,
     restarts: Vec<(IpAddr, Ts)>,
     /// Connections the client side closed first (client, server).
-    client_closed: HashSet<(Endpoint, Endpoint)>,
+    client_closed: FastSet<(Endpoint, Endpoint)>,
     /// NFSv4 evidence already read, per server IP.
-    v4_seen: HashMap<IpAddr, usize>,
+    v4_seen: FastMap<IpAddr, usize>,
     /// RECLAIM_COMPLETE accepted per (server, epoch, client owner).
-    reclaim_completes: HashMap<(IpAddr, usize, Vec<u8>), FrameRef>,
+    reclaim_completes: FastMap<(IpAddr, usize, Vec<u8>), FrameRef>,
     /// NFSv4 reclaims granted with no old state of the client owner behind them:
     /// (server, reply frame).
-    v4_unknown_reclaims: HashSet<(IpAddr, u16, u64)>,
+    v4_unknown_reclaims: FastSet<(IpAddr, u16, u64)>,
     /// The boot epoch in the clientids of each server instance: (server, epoch) → boot.
-    boots: HashMap<(IpAddr, usize), u32>,
+    boots: FastMap<(IpAddr, usize), u32>,
     /// Epochs (server, index) begun by a restart whose grace has not ended yet: when it
     /// ends, the tracker no longer keeps their old NFSv4 state.
     grace_running: Vec<(IpAddr, usize)>,
@@ -226,14 +245,14 @@ impl Auditor {
             servers: BTreeMap::new(),
             candidates: VecDeque::new(),
             verdicts: Vec::new(),
-            statd_names: HashMap::new(),
-            last_lock: HashMap::new(),
+            statd_names: FastMap::default(),
+            last_lock: FastMap::default(),
             restarts: Vec::new(),
-            client_closed: HashSet::new(),
-            v4_seen: HashMap::new(),
-            reclaim_completes: HashMap::new(),
-            v4_unknown_reclaims: HashSet::new(),
-            boots: HashMap::new(),
+            client_closed: FastSet::default(),
+            v4_seen: FastMap::default(),
+            reclaim_completes: FastMap::default(),
+            v4_unknown_reclaims: FastSet::default(),
+            boots: FastMap::default(),
             grace_running: Vec::new(),
             recheck: None,
             first_ts: None,
@@ -858,13 +877,10 @@ fn v4_owner(intern: &mut Interner, prefix: &str, owner: &[u8]) -> std::sync::Arc
     intern.buf()
 }
 
-/// An address as text, formatted into `buf` (as `IpAddr::to_string` would).
-fn ip_text(buf: &mut [u8; 64], ip: IpAddr) -> &str {
-    use std::io::Write;
-    let mut c = std::io::Cursor::new(&mut buf[..]);
-    let _ = write!(c, "{ip}");
-    let n = c.position() as usize;
-    std::str::from_utf8(&buf[..n]).unwrap_or("")
+/// The address a client name spells, when it is exactly an address's text (so that a
+/// name and an address of the same client meet).
+fn as_address(name: &str) -> Option<IpAddr> {
+    name.parse::<IpAddr>().ok().filter(|ip| ip.to_string() == name)
 }
 
 fn ev_at(sa: &ServerAudit) -> FrameRef {
@@ -914,11 +930,10 @@ impl Sink for Auditor {
         match &m.kind {
             Kind::Reply { .. } => {}
             Kind::Call { header, body, .. } => {
-                let mut buf = [0u8; 64];
-                sa.contact(ip_text(&mut buf, m.src.ip), m.at.ts);
+                sa.contact_ip(m.src.ip, m.at.ts);
                 if let CallBody::Nlm(c) = body {
                     if let Some(l) = c.lock() {
-                        sa.contact(&l.caller_name.as_str_lossy(), m.at.ts);
+                        sa.contact_name(&l.caller_name.as_str_lossy(), m.at.ts);
                     }
                 }
                 let _ = header;

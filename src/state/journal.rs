@@ -9,9 +9,9 @@
 use super::nfs4::{Nfs4LockInfo, Nfs4LockOwner};
 use super::nlm::{LockInfo, NlmOwner, Via};
 use super::ranges::{Held, LockTable, Range};
-use crate::net::{FrameRef, Ts};
+use crate::net::{FastMap, FrameRef, Ts};
 use crate::proto::nlm::NlmStat;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 /// Why a host's locks went away without an unlock.
@@ -214,8 +214,8 @@ pub struct Journal {
     pub dropped: u64,
     /// The locks that the forgotten events leave held, per server IP: replays start
     /// from here, so forgetting events costs memory for live locks only.
-    base_nlm: HashMap<IpAddr, LockTable<NlmOwner, LockInfo>>,
-    base_nfs4: HashMap<IpAddr, LockTable<Nfs4LockOwner, Nfs4LockInfo>>,
+    base_nlm: FastMap<IpAddr, LockTable<NlmOwner, LockInfo>>,
+    base_nfs4: FastMap<IpAddr, LockTable<Nfs4LockOwner, Nfs4LockInfo>>,
     /// Timestamp of the latest event forgotten.
     folded_until: Option<Ts>,
 }
@@ -266,7 +266,7 @@ fn replay_nfs4(locks: &mut LockTable<Nfs4LockOwner, Nfs4LockInfo>, e: &Event, l:
 
 impl Journal {
     pub fn new(cap: usize) -> Self {
-        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0, base_nlm: HashMap::new(), base_nfs4: HashMap::new(), folded_until: None }
+        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0, base_nlm: FastMap::default(), base_nfs4: FastMap::default(), folded_until: None }
     }
 
     pub fn push(&mut self, at: FrameRef, call: Option<FrameRef>, server: IpAddr, what: What) {

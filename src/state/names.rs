@@ -6,7 +6,7 @@
 //! before its parent's still resolves once the parent is known. The last name seen for a
 //! handle wins (a hard link or a rename shows the latest name).
 
-use std::collections::HashMap;
+use crate::net::FastMap;
 
 /// Longest handle kept (NFSv4 allows 128 bytes; v2/v3 at most 64).
 pub const MAX_FH: usize = 128;
@@ -37,7 +37,7 @@ pub struct NamesCounters {
 
 #[derive(Debug, Clone)]
 pub struct FhNames {
-    index: HashMap<Vec<u8>, u32>,
+    index: FastMap<Vec<u8>, u32>,
     nodes: Vec<Node>,
     cap: usize,
     pub counters: NamesCounters,
@@ -46,7 +46,7 @@ pub struct FhNames {
 impl FhNames {
     /// At most `cap` handles (roots, names and parents waiting for their own name).
     pub fn new(cap: usize) -> Self {
-        FhNames { index: HashMap::new(), nodes: Vec::new(), cap: cap.min(u32::MAX as usize), counters: NamesCounters::default() }
+        FhNames { index: FastMap::default(), nodes: Vec::new(), cap: cap.min(u32::MAX as usize), counters: NamesCounters::default() }
     }
 
     pub fn len(&self) -> usize {

@@ -35,10 +35,10 @@ pub(crate) mod testutil;
 use super::nlm::{LockInfo, NlmOwner};
 use super::ranges::{Held, LockTable, Range};
 use super::Tracker;
-use crate::net::FrameRef;
+use crate::net::{FastMap, FrameRef};
 use crate::xdr::hex;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -387,7 +387,7 @@ pub struct Nfs4State {
     stale_opens_by_fh: BTreeMap<Vec<u8>, Vec<[u8; 12]>>,
     /// Lock stateids by the open they were derived from (entries may outlive their
     /// lock stateid; checked on use), so that a CLOSE finds its locks directly.
-    pub(super) locks_by_open: HashMap<[u8; 12], Vec<[u8; 12]>>,
+    pub(super) locks_by_open: FastMap<[u8; 12], Vec<[u8; 12]>>,
 }
 
 impl Default for Nfs4State {
@@ -440,7 +440,7 @@ impl Nfs4State {
             counters: Nfs4TableCounters::default(),
             limits,
             stale_opens_by_fh: BTreeMap::new(),
-            locks_by_open: HashMap::new(),
+            locks_by_open: FastMap::default(),
         }
     }
 
