@@ -8,19 +8,13 @@ use std::collections::HashMap;
 /// An RPC message split into header facts and the procedure body.
 pub(super) enum RpcMsg<'a> {
     Call {
-        xid: u32,
         prog: u32,
         vers: u32,
         proc_: u32,
-        service: u32,
         body: &'a [u8],
     },
     /// `body` is `None` unless the reply is MSG_ACCEPTED / SUCCESS.
     Reply {
-        prog: u32,
-        vers: u32,
-        proc_: u32,
-        service: u32,
         body: Option<&'a [u8]>,
     },
 }
@@ -44,61 +38,40 @@ pub(super) fn rpc_split<'a>(
         let (i, cred) = opaque(i).ok()?;
         let (i, _vflavor) = xu32(i).ok()?;
         let (mut body, _verf) = opaque(i).ok()?;
-        let mut service = 1;
         if flavor == 6 {
             let (c, _gssvers) = xu32(cred).ok()?;
             let (c, gss_proc) = xu32(c).ok()?;
             let (c, _seq) = xu32(c).ok()?;
             let (_, svc) = xu32(c).ok()?;
-            service = if gss_proc != 0 { 3 } else { svc };
-            if service == 2 {
+            // Integrity-protected data (service 2) is unwrapped; control messages are not.
+            if gss_proc == 0 && svc == 2 {
                 let (_, integ) = opaque(body).ok()?;
                 body = integ.get(4..)?;
             }
         }
         return Some(RpcMsg::Call {
-            xid,
             prog,
             vers,
             proc_,
-            service,
             body,
         });
     }
-    let &(prog, vers, proc_, service) = calls.get(&xid)?;
+    let &(_prog, _vers, _proc, service) = calls.get(&xid)?;
     let (i, reply_stat) = xu32(i).ok()?;
     if reply_stat != 0 {
-        return Some(RpcMsg::Reply {
-            prog,
-            vers,
-            proc_,
-            service,
-            body: None,
-        });
+        return Some(RpcMsg::Reply { body: None });
     }
     let (i, _vflavor) = xu32(i).ok()?;
     let (i, _verf) = opaque(i).ok()?;
     let (mut body, accept) = xu32(i).ok()?;
     if accept != 0 {
-        return Some(RpcMsg::Reply {
-            prog,
-            vers,
-            proc_,
-            service,
-            body: None,
-        });
+        return Some(RpcMsg::Reply { body: None });
     }
     if service == 2 {
         let (_, integ) = opaque(body).ok()?;
         body = integ.get(4..)?;
     }
-    Some(RpcMsg::Reply {
-        prog,
-        vers,
-        proc_,
-        service,
-        body: Some(body),
-    })
+    Some(RpcMsg::Reply { body: Some(body) })
 }
 
 fn unhex(s: &str) -> Vec<u8> {
