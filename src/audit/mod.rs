@@ -30,6 +30,7 @@ use epoch::{Epoch, Evidence, EvidenceKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 pub use verdict::{Certainty, LockRef, Severity, Verdict};
 use verdict::Interner;
 
@@ -117,6 +118,8 @@ pub struct ServerAudit {
     /// connections it never had.
     pub last_reset: Option<FrameRef>,
     pub old: Vec<OldLock>,
+    /// Positions in `old` per file handle.
+    old_by_fh: FastMap<Arc<[u8]>, Vec<usize>>,
     pub old_dropped: u64,
     /// Reclaims per (epoch, protocol family, outcome).
     pub reclaims: BTreeMap<(usize, &'static str, String), u64>,
@@ -134,6 +137,21 @@ pub struct ServerAudit {
 }
 
 impl ServerAudit {
+    fn keep_old(&mut self, o: OldLock) {
+        if self.old.len() >= MAX_OLD {
+            self.old_dropped += 1;
+            return;
+        }
+        self.old_by_fh.entry(o.lock.fh.clone()).or_default().push(self.old.len());
+        self.old.push(o);
+    }
+
+    /// The pre-restart locks on a file.
+    pub fn old_on<'s>(&'s self, fh: &[u8]) -> impl Iterator<Item = &'s OldLock> + 's {
+        let at = self.old_by_fh.get(fh).map_or(&[][..], |v| &v[..]);
+        at.iter().filter_map(|&i| self.old.get(i))
+    }
+
     /// The epoch `t` falls in: the last one whose start (the old instance's last sign of
     /// life) is before `t`.
     pub fn epoch_at(&self, t: Ts) -> Option<&Epoch> {
@@ -436,11 +454,7 @@ impl Auditor {
             .collect();
         let sa = self.servers.entry(server).or_default();
         for lock in locks {
-            if sa.old.len() >= MAX_OLD {
-                sa.old_dropped += 1;
-                continue;
-            }
-            sa.old.push(OldLock { epoch, lock, source, reclaimed: None });
+            sa.keep_old(OldLock { epoch, lock, source, reclaimed: None });
         }
     }
 
@@ -480,12 +494,7 @@ impl Auditor {
     fn keep_old(&mut self, server: IpAddr, source: IpAddr, epoch: usize, gone: Vec<(Vec<u8>, Held<NlmOwner, LockInfo>)>) {
         for (fh, h) in gone {
             let lock = nlm_lock_ref(&mut self.intern, &fh, &h.owner, h.exclusive, h.range, h.meta.granted, h.meta.reclaim, h.meta.vers);
-            let sa = self.servers.entry(server).or_default();
-            if sa.old.len() >= MAX_OLD {
-                sa.old_dropped += 1;
-                continue;
-            }
-            sa.old.push(OldLock { epoch, lock, source, reclaimed: None });
+            self.servers.entry(server).or_default().keep_old(OldLock { epoch, lock, source, reclaimed: None });
         }
     }
 
@@ -536,8 +545,10 @@ impl Auditor {
     fn reclaimed(&mut self, server: IpAddr, l: &LockRef) {
         let sa = self.server(server);
         let Some(e) = sa.epoch_at(l.granted.ts).map(|e| e.index) else { return };
-        for o in sa.old.iter_mut().filter(|o| o.epoch == e && o.reclaimed.is_none()) {
-            if o.lock.same_owner(l) && o.lock.fh == l.fh && o.lock.range.overlaps(&l.range) {
+        let at = sa.old_by_fh.get(&l.fh).map_or(&[][..], |v| &v[..]);
+        for &i in at {
+            let Some(o) = sa.old.get_mut(i) else { continue };
+            if o.epoch == e && o.reclaimed.is_none() && o.lock.same_owner(l) && o.lock.range.overlaps(&l.range) {
                 o.reclaimed = Some(l.granted);
             }
         }
@@ -870,7 +881,7 @@ struct V4Grant {
 }
 
 /// An NFSv4 owner as the audit shows it: `prefix` and the owner bytes in hex.
-fn v4_owner(intern: &mut Interner, prefix: &str, owner: &[u8]) -> std::sync::Arc<str> {
+fn v4_owner(intern: &mut Interner, prefix: &str, owner: &[u8]) -> Arc<str> {
     intern.buf.clear();
     intern.buf.push_str(prefix);
     verdict::push_hex(&mut intern.buf, owner);

@@ -115,7 +115,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
                     }),
                     None => !a.v4_reclaim_unknown(c.server, c.lock.granted),
                 },
-                _ => sa.old.iter().any(|o| o.epoch == e.index && o.lock.same_owner(&c.lock) && o.lock.fh == c.lock.fh && o.lock.range.contains(&c.lock.range)),
+                _ => sa.old_on(&c.lock.fh).any(|o| o.epoch == e.index && o.lock.same_owner(&c.lock) && o.lock.range.contains(&c.lock.range)),
             };
             if !held {
                 // Certain when the capture saw the previous instance from its start and
@@ -157,7 +157,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
         }
         // GW005: the grant collides with a pre-restart lock another client could still reclaim.
         if let (Some(cy), false) = (certainty(in_grace), c.kind == GrantKind::V4Open) {
-            for o in sa.old.iter().filter(|o| o.epoch == e.index && o.reclaimed.is_none_or(|r| r.ts > t)) {
+            for o in sa.old_on(&c.lock.fh).filter(|o| o.epoch == e.index && o.reclaimed.is_none_or(|r| r.ts > t)) {
                 if c.lock.conflicts(&o.lock) {
                     let s = format!(
                         "{what} granted to {} over {}'s pre-restart {} lock {} still reclaimable (grant at frame {}, old lock granted at frame {})",
