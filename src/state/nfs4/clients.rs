@@ -70,6 +70,7 @@ impl Apply<'_> {
                 if confirmed {
                     c.confirmed.get_or_insert(at);
                 }
+                self.st.index_owner(owner, cid);
                 return;
             }
             Some(_) => self.st.counters.clientid_reused += 1,
@@ -99,6 +100,7 @@ impl Apply<'_> {
             successor: None,
         };
         self.st.clients.insert(cid, c);
+        self.st.index_owner(owner, cid);
         self.check_epoch(cid, if cb.is_some() { "SETCLIENTID" } else { "EXCHANGE_ID" });
     }
 
@@ -122,7 +124,8 @@ impl Apply<'_> {
             return;
         }
         let mut replaced = Vec::new();
-        for c in self.st.clients.values_mut().filter(|c| c.clientid != cid && c.owner == owner) {
+        for id in self.st.ids_of_owner(&owner) {
+            let Some(c) = self.st.clients.get_mut(&id).filter(|c| c.clientid != cid) else { continue };
             if c.is_stale() {
                 c.successor = Some(cid);
             } else if c.confirmed.is_some() {

@@ -388,6 +388,8 @@ pub struct Nfs4State {
     /// Lock stateids by the open they were derived from (entries may outlive their
     /// lock stateid; checked on use), so that a CLOSE finds its locks directly.
     pub(super) locks_by_open: FastMap<[u8; 12], Vec<[u8; 12]>>,
+    /// Client ids per client owner (entries may be stale: check the client).
+    pub(super) by_owner: FastMap<Vec<u8>, Vec<u64>>,
 }
 
 impl Default for Nfs4State {
@@ -441,6 +443,7 @@ impl Nfs4State {
             limits,
             stale_opens_by_fh: BTreeMap::new(),
             locks_by_open: FastMap::default(),
+            by_owner: FastMap::default(),
         }
     }
 
@@ -463,6 +466,32 @@ impl Nfs4State {
         let mut v: Vec<&Nfs4Client> = self.clients.values().filter(|c| !owner.is_empty() && c.owner == owner).collect();
         v.sort_by_key(|c| (c.created.ts, c.created.frame));
         v.into_iter()
+    }
+
+    /// Remember that `cid` belongs to `owner`.
+    pub(super) fn index_owner(&mut self, owner: &[u8], cid: u64) {
+        if owner.is_empty() {
+            return;
+        }
+        if self.by_owner.len() > 2 * self.clients.len() + 1024 {
+            // Forget the entries of clients that are gone.
+            self.by_owner.clear();
+            for c in self.clients.values().filter(|c| !c.owner.is_empty()) {
+                self.by_owner.entry(c.owner.clone()).or_default().push(c.clientid);
+            }
+        }
+        let ids = self.by_owner.entry(owner.to_vec()).or_default();
+        if !ids.contains(&cid) {
+            ids.push(cid);
+        }
+    }
+
+    /// The client ids of `owner`, ascending.
+    pub(super) fn ids_of_owner(&self, owner: &[u8]) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.by_owner.get(owner).into_iter().flatten().copied().filter(|id| self.clients.get(id).is_some_and(|c| c.owner == owner)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// Whether any old-epoch state is kept.

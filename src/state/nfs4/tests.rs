@@ -351,3 +351,35 @@ fn file_names_follow_the_current_handle() {
     n.rpc_bytes(1, &args, Res::new().ok(22).ok(15).getfh(&[9, 9, 1]));
     assert_eq!(n.h.t.path(&[9, 9, 1]).as_deref(), Some("…/g"));
 }
+
+#[test]
+fn a_new_client_id_of_the_same_owner_replaces_the_old_among_many() {
+    let mut n = N::new();
+    // Many clients: the owner's earlier client id is found among them.
+    for i in 0..1500u64 {
+        n.setclientid(1, &format!("host-{i}"), CA + i);
+    }
+    let (_, _) = v40_lock(&mut n, 2, "host-7", CA + 7);
+    assert_eq!(n.st().clients.len(), 1500);
+    // host-7 comes back with a new client id: the old one and its lock are gone.
+    n.setclientid(2, "host-7", CB + 0x1_0000);
+    assert!(!n.st().clients.contains_key(&(CA + 7)));
+    assert!(n.st().clients.contains_key(&(CB + 0x1_0000)));
+    assert_eq!(n.st().clients.len(), 1500);
+    assert!(n.st().locks.is_empty());
+    assert_eq!(nfs4_events(&n).last(), Some(&("lock", Nfs4EventKind::Dropped(Nfs4Drop::ClientGone))));
+    // Another owner's confirmation leaves host-7's new client alone.
+    n.setclientid(3, "host-8", CB + 0x2_0000);
+    assert!(n.st().clients.contains_key(&(CB + 0x1_0000)) && !n.st().clients.contains_key(&(CA + 8)));
+    // Most clients go away; the owners seen later are still matched.
+    for i in (9..1500u64).filter(|i| *i != 100) {
+        n.rpc(1, 1, vec![Op::DestroyClientId(CA + i)], Res::new().ok(57));
+    }
+    assert_eq!(n.st().clients.len(), 10);
+    for i in 0..1100u64 {
+        n.setclientid(4, &format!("later-{i}"), CB + 0x10_0000 + i);
+    }
+    n.setclientid(5, "host-100", CB + 0x3_0000);
+    assert!(!n.st().clients.contains_key(&(CA + 100)) && n.st().clients.contains_key(&(CB + 0x3_0000)));
+    assert_eq!(n.st().clients.len(), 10 + 1100);
+}
