@@ -136,6 +136,9 @@ pub fn audit(a: AuditArgs) -> Result<ExitCode> {
     }
     sink.a.finish();
     let report = out::report(&sink.a, &run, fail_on);
+    // The state tables can hold millions of small allocations: the process exit frees
+    // them at once, so they are not taken apart one by one.
+    std::mem::forget(sink);
     super::print_report(a.json, &report, out::text)?;
     if let Some(code) = super::read_error_exit(&run) {
         return Ok(code);
