@@ -97,7 +97,7 @@ fn live_audit_gives_the_file_audits_verdicts() {
     let pcap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/graceless.pcap");
     let file = common::gracewatch(&["audit", "--json", "--grace-period", "10", "-r", pcap.to_str().unwrap()]);
     let want: serde_json::Value = serde_json::from_slice(&file.stdout).unwrap();
-    let mut gw = Command::new("ip")
+    let gw = Command::new("ip")
         .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_gracewatch"), "audit", "--json", "--grace-period", "10", "-i", "gwd0", "--duration", "12"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
