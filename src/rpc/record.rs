@@ -71,6 +71,9 @@ impl<F: Fn(&[u8]) -> bool> RecordStart for F {
     }
 }
 
+/// The most reserved at once for a record gathered from several segments.
+const RESERVE_MAX: usize = 256 << 10;
+
 #[derive(Debug)]
 pub struct RecordParser {
     state: State,
@@ -169,6 +172,10 @@ impl RecordParser {
                 State::Body { remaining, last } => {
                     let n = (remaining as usize).min(data.len());
                     if !self.dropping {
+                        if self.buf.capacity() == 0 {
+                            // Room for the fragment at once (it is within the cap), up to a bound.
+                            self.buf.reserve_exact((remaining as usize).min(RESERVE_MAX));
+                        }
                         self.buf.extend_from_slice(&data[..n]);
                     } else if self.buf.len() < HEAD_KEEP {
                         let k = n.min(HEAD_KEEP - self.buf.len());
@@ -197,10 +204,9 @@ impl RecordParser {
             self.emit_partial(on_record);
         }
         self.dropping = false;
-        self.buf.clear();
-        if self.buf.capacity() > 1 << 20 {
-            self.buf = Vec::new();
-        }
+        // Most records never need the buffer: it is not kept between them, so that
+        // thousands of idle connections hold no memory.
+        self.buf = Vec::new();
     }
 
     fn emit_partial(&mut self, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
@@ -364,6 +370,21 @@ mod tests {
         let out = collect(&mut p, &chunks);
         assert_eq!(out, vec![body]);
         assert_eq!(p.counters.fragments, 3);
+    }
+
+    #[test]
+    fn a_record_split_over_segments_leaves_no_buffer_behind() {
+        let body = call_body(6, 300);
+        let s = rec(true, &body);
+        let mut p = RecordParser::new(1 << 20, false);
+        let mut out = Vec::new();
+        p.feed(&s[..100], FrameRef::default(), &plausible, &mut |r, _| out.push(r.to_vec()));
+        assert!(out.is_empty());
+        // The fragment's room was taken at once, not grown piece by piece.
+        assert_eq!(p.buf.capacity(), 300);
+        p.feed(&s[100..], FrameRef::default(), &plausible, &mut |r, _| out.push(r.to_vec()));
+        assert_eq!(out, vec![body]);
+        assert_eq!(p.buf.capacity(), 0, "an idle connection holds no buffer");
     }
 
     #[test]
