@@ -35,10 +35,35 @@ impl fmt::Display for Transport {
 }
 
 /// One end of a conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Endpoint {
     pub ip: IpAddr,
     pub port: u16,
+}
+
+impl Endpoint {
+    /// The address and port folded into one word for hashing (equal endpoints give
+    /// equal words; IPv4 and IPv6 spaces may meet, which equality sorts out).
+    #[inline]
+    pub fn word(&self) -> u64 {
+        let ip = match self.ip {
+            IpAddr::V4(a) => u64::from(a.to_bits()),
+            IpAddr::V6(a) => {
+                let v = a.to_bits();
+                (v as u64) ^ ((v >> 64) as u64).rotate_left(29)
+            }
+        };
+        ip << 16 ^ ip >> 48 ^ u64::from(self.port)
+    }
+}
+
+/// One write per endpoint instead of one per field: these keys are hashed for every
+/// packet and every RPC message.
+impl std::hash::Hash for Endpoint {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.word());
+    }
 }
 
 impl fmt::Display for Endpoint {
@@ -49,11 +74,19 @@ impl fmt::Display for Endpoint {
 }
 
 /// A directional flow: who sent a segment or datagram to whom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKey {
     pub src: Endpoint,
     pub dst: Endpoint,
     pub transport: Transport,
+}
+
+impl std::hash::Hash for FlowKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.src.word());
+        h.write_u64(self.dst.word() ^ self.transport as u64);
+    }
 }
 
 impl FlowKey {

@@ -115,6 +115,13 @@ pub struct AnswerRow {
     pub count: u64,
 }
 
+/// Answer counts as rows, by procedure then status.
+pub(crate) fn answer_rows(m: &crate::net::FastMap<(&'static str, &'static str), u64>) -> Vec<AnswerRow> {
+    let mut v: Vec<AnswerRow> = m.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
+    v.sort_unstable_by_key(|a| (a.procedure, a.status));
+    v
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UnconfirmedRow {
     pub server: IpAddr,
@@ -432,7 +439,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
                 since: m.since.into(),
             })
             .collect();
-        let answers = s.nlm.answers.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
+        let answers = answer_rows(&s.nlm.answers);
         let unconfirmed = unconfirmed.iter().filter(|p| p.lock_server == ip).map(|p| unconfirmed_row(t, p)).collect();
         let (conflicts, conflicts_capped) = nfs4::conflicts(t, s);
         let nfs4 = nfs4::report(t, ip, &s.nfs4);

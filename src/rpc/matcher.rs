@@ -13,12 +13,20 @@ pub const ANSWERED_CAP: usize = 8192;
 /// How long an answered call is kept (capture time).
 pub const ANSWERED_KEEP: Ts = 60_000_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallKey {
     pub client: Endpoint,
     pub server: Endpoint,
     pub transport: Transport,
     pub xid: u32,
+}
+
+impl std::hash::Hash for CallKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.client.word() ^ u64::from(self.xid) << 32);
+        h.write_u64(self.server.word() ^ self.transport as u64);
+    }
 }
 
 /// What a reply needs to know of its call.

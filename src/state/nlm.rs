@@ -15,10 +15,9 @@
 use super::journal::{released, DropReason, LockEvent, LockEventKind, ShareEvent, ShareEventKind, What};
 use super::ranges::{Held, LockTable, Range};
 use super::{copy, text, AsyncKey, Pend, PendingCall, Tracker};
-use crate::net::{FrameRef, Ts};
+use crate::net::{FastMap, FrameRef, Ts};
 use crate::proto::nlm::{self, NlmStat};
 use crate::rpc::Message;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Who owns an NLM lock: the client's address and name, and its owner handle and svid.
@@ -227,12 +226,13 @@ pub struct NlmState {
     pub shares: Vec<ShareHeld>,
     /// Answers seen, by (procedure, status): `("LOCK", "DENIED_GRACE_PERIOD") → 3`.
     /// FREE_ALL and procedure 16 have a void answer, counted as status "void".
-    pub answers: BTreeMap<(&'static str, &'static str), u64>,
+    /// Answers seen, by (procedure, status); sorted when reported.
+    pub answers: FastMap<(&'static str, &'static str), u64>,
 }
 
 impl NlmState {
     pub fn new(lock_cap: usize) -> Self {
-        NlmState { locks: LockTable::new(lock_cap), waiters: Vec::new(), shares: Vec::new(), answers: BTreeMap::new() }
+        NlmState { locks: LockTable::new(lock_cap), waiters: Vec::new(), shares: Vec::new(), answers: FastMap::default() }
     }
 }
 

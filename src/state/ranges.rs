@@ -242,9 +242,12 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
     pub fn remove_if(&mut self, pred: &dyn Fn(&Held<O, M>) -> bool) -> Vec<Held<O, M>> {
         let mut gone = Vec::new();
         self.owners.retain(|_, v| {
-            let (out, keep): (Vec<_>, Vec<_>) = v.drain(..).partition(|h| pred(h));
-            gone.extend(out);
-            *v = keep;
+            // Most owners lose nothing: only those that do are rebuilt.
+            if v.iter().any(pred) {
+                let (out, keep): (Vec<_>, Vec<_>) = v.drain(..).partition(|h| pred(h));
+                gone.extend(out);
+                *v = keep;
+            }
             !v.is_empty()
         });
         self.len = self.len.saturating_sub(gone.len());

@@ -323,7 +323,7 @@ pub fn report(t: &Tracker, ip: IpAddr, s: &Nfs4State) -> Nfs4Report {
         })
         .collect();
     let epochs = s.epochs.iter().map(|m| Nfs4EpochRow { at: m.at.into(), kind: m.kind, clients: m.clients }).collect();
-    let answers = s.answers.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
+    let answers = crate::output::state::answer_rows(&s.answers);
     let unconfirmed = t
         .nfs4_unconfirmed()
         .into_iter()

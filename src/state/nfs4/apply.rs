@@ -54,6 +54,8 @@ pub(super) struct Cur {
     pub(super) path: Option<String>,
     /// The path was built from PUTROOTFH (so it is complete).
     rooted: bool,
+    /// `path` is still to be looked up from `fh` (most COMPOUNDs never need it).
+    lazy: bool,
     /// The directory handle and name that lead to the current object.
     parent: Option<(Vec<u8>, Vec<u8>)>,
 }
@@ -64,6 +66,7 @@ impl Cur {
             fh: None,
             path: name.and_then(|n| self.path.as_deref().map(|p| join(p, n))),
             rooted: self.rooted && name.is_some(),
+            lazy: false,
             parent: name.and_then(|n| self.fh.clone().map(|d| (d, n.to_vec()))),
         }
     }
@@ -181,6 +184,13 @@ impl Apply<'_> {
         }
     }
 
+    /// Look up the current handle's path if it is still owed.
+    fn cur_path(&mut self) {
+        if std::mem::take(&mut self.cur.lazy) {
+            self.cur.path = self.cur.fh.as_deref().and_then(|fh| self.names.path(fh));
+        }
+    }
+
     pub(super) fn push(&mut self, what: What) {
         self.journal.push(self.at, Some(self.call), self.server, what);
     }
@@ -200,8 +210,8 @@ impl Apply<'_> {
 
     fn ok(&mut self, i: usize, op: &COp, res: &OpRes<'_>, ops: &[(u32, COp)], results: &[OpRes<'_>]) {
         match op {
-            COp::PutFh(fh) => self.cur = Cur { fh: Some(fh.clone()), path: self.names.path(fh), rooted: false, parent: None },
-            COp::PutRootFh => self.cur = Cur { fh: None, path: Some("/".into()), rooted: true, parent: None },
+            COp::PutFh(fh) => self.cur = Cur { fh: Some(fh.clone()), path: None, rooted: false, lazy: true, parent: None },
+            COp::PutRootFh => self.cur = Cur { fh: None, path: Some("/".into()), rooted: true, lazy: false, parent: None },
             COp::GetFh => {
                 if let OpRes::Getfh(FhRes { fh }) = res {
                     let fh = copy(fh.0 .0);
@@ -214,10 +224,16 @@ impl Apply<'_> {
                     self.cur.parent = None;
                 }
             }
-            COp::Lookup(name) => self.cur = self.cur.child(Some(name)),
+            COp::Lookup(name) => {
+                self.cur_path();
+                self.cur = self.cur.child(Some(name));
+            }
             COp::SaveFh => self.saved = self.cur.clone(),
             COp::RestoreFh => self.cur = self.saved.clone(),
-            COp::Unknown { name } => self.cur = self.cur.child(name.as_deref()),
+            COp::Unknown { name } => {
+                self.cur_path();
+                self.cur = self.cur.child(name.as_deref());
+            }
             COp::Open(o) => {
                 if let OpRes::Open(r) = res {
                     let fh = if o.by_name() { Self::handle_after(i, ops, results) } else { self.cur.fh.clone() };
@@ -366,6 +382,7 @@ impl Apply<'_> {
     fn opened(&mut self, o: &OpenReq, sid: Sid, fh: Option<Vec<u8>>, needs_confirm: bool, deleg: Option<(Sid, bool)>) {
         let cid = self.session_client.unwrap_or(o.clientid);
         self.renew(cid);
+        self.cur_path();
         let path = match &o.name {
             Some(n) => self.cur.path.as_deref().map(|p| join(p, n)),
             None => self.cur.path.clone(),

@@ -380,7 +380,7 @@ pub struct Nfs4State {
     /// High 32 bits of the most recent fresh client id.
     pub epoch_hi: Option<u32>,
     /// Results seen, by (operation, status).
-    pub answers: BTreeMap<(&'static str, &'static str), u64>,
+    pub answers: FastMap<(&'static str, &'static str), u64>,
     pub counters: Nfs4TableCounters,
     limits: Nfs4Limits,
     /// Old-epoch opens by file handle, for reclaims (entries may outlive their open).
@@ -438,7 +438,7 @@ impl Nfs4State {
             evidence: Vec::new(),
             epochs: Vec::new(),
             epoch_hi: None,
-            answers: BTreeMap::new(),
+            answers: FastMap::default(),
             counters: Nfs4TableCounters::default(),
             limits,
             stale_opens_by_fh: BTreeMap::new(),
