@@ -76,6 +76,16 @@ fn kind_name(k: GrantKind) -> &'static str {
     }
 }
 
+/// "NLMv4 lock" and the like, written out only into the verdicts that name it (most
+/// grants are judged legal).
+struct GrantLabel<'a>(&'a Candidate);
+
+impl std::fmt::Display for GrantLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0.lock.protocol, kind_name(self.0.kind))
+    }
+}
+
 /// Judge one grant. `last`: no more evidence will come (the end of the input).
 pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
     let grace = a.cfg.grace;
@@ -83,7 +93,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
     let Some(sa) = a.servers.get(&c.server) else { return };
     let epoch = sa.epoch_at(t);
     let mut out = Vec::new();
-    let what = format!("{} {}", c.lock.protocol, kind_name(c.kind));
+    let what = GrantLabel(c);
     if c.reclaim {
         // GW003: a reclaim outside grace.
         match &epoch {

@@ -345,15 +345,17 @@ impl Tracker {
 
     /// The state of `ip`, created on first use (`None` when the server table is full).
     fn server_mut(&mut self, ip: IpAddr) -> Option<&mut ServerState> {
-        if !self.servers.contains_key(&ip) {
-            if self.servers.len() >= self.cfg.servers_cap {
+        let full = self.servers.len() >= self.cfg.servers_cap;
+        match self.servers.entry(ip) {
+            std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::btree_map::Entry::Vacant(_) if full => {
                 self.counters.servers_refused += 1;
-                return None;
+                None
             }
-            let st = ServerState { nlm: NlmState::new(self.cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::new(self.cfg.nfs4.clone()) };
-            self.servers.insert(ip, st);
+            std::collections::btree_map::Entry::Vacant(v) => {
+                Some(v.insert(ServerState { nlm: NlmState::new(self.cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::new(self.cfg.nfs4.clone()) }))
+            }
         }
-        self.servers.get_mut(&ip)
     }
 
     fn see(&mut self, ts: Ts) {
@@ -369,11 +371,17 @@ impl Tracker {
         if name.is_empty() {
             return;
         }
-        if !self.hosts.contains_key(name) && self.hosts.len() >= self.cfg.hosts_cap {
+        let now = HostState { state, at: m.at, source, from: m.src.ip, to: m.dst.ip };
+        // A known host (every lock call names its host) is updated without allocating.
+        if let Some(h) = self.hosts.get_mut(name) {
+            *h = now;
+            return;
+        }
+        if self.hosts.len() >= self.cfg.hosts_cap {
             self.counters.hosts_refused += 1;
             return;
         }
-        self.hosts.insert(name.to_string(), HostState { state, at: m.at, source, from: m.src.ip, to: m.dst.ip });
+        self.hosts.insert(name.to_string(), now);
     }
 
     /// Keep a call until its reply.

@@ -10,7 +10,7 @@
 
 use super::apply::{deleg_event, open_event, Apply};
 use super::failed::Detail;
-use super::{clientid_epoch, clientid_looks_epoch_based, DroppedOld, EpochMark, EvidenceKind, Nfs4LockOwner, Sid};
+use super::{clientid_epoch, clientid_looks_epoch_based, DroppedOld, EpochMark, EvidenceKind, Nfs4Client, Nfs4LockOwner, Sid};
 use crate::net::FrameRef;
 use crate::state::journal::{Nfs4Drop, Nfs4EventKind, Nfs4LockEvent, What};
 use crate::state::ranges::Range;
@@ -217,7 +217,9 @@ impl Apply<'_> {
     /// Client ids of the old epoch whose owner is `cid`'s owner.
     fn old_ids_of_owner(&self, cid: u64) -> Vec<u64> {
         let Some(owner) = self.st.client_owner(cid) else { return Vec::new() };
-        self.st.clients.values().filter(|c| c.is_stale() && c.owner == owner).map(|c| c.clientid).collect()
+        let mut ids = self.st.ids_of_owner(owner);
+        ids.retain(|id| self.st.clients.get(id).is_some_and(Nfs4Client::is_stale));
+        ids
     }
 
     /// A reclaim OPEN by `cid` of `fh` succeeded: the old-epoch open of the same
