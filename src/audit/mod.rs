@@ -951,7 +951,10 @@ impl Sink for Auditor {
             }
         }
         self.message_evidence(m);
-        self.v4_evidence(server);
+        // NFSv4 evidence comes only from applying an NFSv4 reply.
+        if !m.is_call() && m.proc_id().is_some_and(|id| crate::state::nfs4::apply::is_nfs4(&id)) {
+            self.v4_evidence(server);
+        }
         self.journal();
         if let Some(from) = self.recheck.take() {
             self.settle_certain(from);
