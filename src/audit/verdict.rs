@@ -112,9 +112,15 @@ pub fn protocol_label(nfs4: bool, vers: u32) -> Cow<'static, str> {
 pub(crate) struct Interner {
     strs: crate::net::FastSet<Arc<str>>,
     bytes: crate::net::FastSet<Arc<[u8]>>,
+    /// Texts made from raw bytes (client owners, NFSv4 owners), by kind and bytes: a
+    /// known owner is found without making its text again.
+    texts: [crate::net::FastMap<Box<[u8]>, Arc<str>>; TEXT_KINDS],
     /// Scratch space for owner texts.
     pub(crate) buf: String,
 }
+
+/// The kinds of [`Interner::text`]: each kind has its own way of writing bytes as text.
+pub(crate) const TEXT_KINDS: usize = 3;
 
 const INTERN_CAP: usize = 65_536;
 
@@ -136,6 +142,23 @@ impl Interner {
         let b = std::mem::take(&mut self.buf);
         let a = self.str(&b);
         self.buf = b;
+        a
+    }
+
+    /// The text `write` makes of `b` (`kind` < [`TEXT_KINDS`] names the way), shared.
+    pub(crate) fn text(&mut self, kind: usize, b: &[u8], write: impl FnOnce(&mut String, &[u8])) -> Arc<str> {
+        if let Some(a) = self.texts[kind].get(b) {
+            return a.clone();
+        }
+        if self.texts[kind].len() >= INTERN_CAP {
+            self.texts[kind].clear();
+        }
+        self.buf.clear();
+        let mut buf = std::mem::take(&mut self.buf);
+        write(&mut buf, b);
+        self.buf = buf;
+        let a = self.buf();
+        self.texts[kind].insert(b.into(), a.clone());
         a
     }
 
