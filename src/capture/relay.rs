@@ -82,6 +82,14 @@ impl Sink for Relay {
     }
 
     fn record(&mut self, env: &Envelope, bytes: &[u8], _m: &Message<'_>) {
+        self.envelope(env, bytes);
+    }
+
+    fn envelopes_only(&self) -> bool {
+        true
+    }
+
+    fn envelope(&mut self, env: &Envelope, bytes: &[u8]) {
         let start = self.batch.bytes.len();
         self.batch.bytes.extend_from_slice(bytes);
         self.push(Item::Msg { env: *env, start, end: start + bytes.len() });

@@ -119,6 +119,15 @@ impl Core {
             }
         };
         let mut env = Envelope { at, key: *key, partial, facts };
+        if sink.envelopes_only() && !env.teaches() {
+            // Nothing here needs the message: only calls are matched.
+            if let (Header::Call(h), Facts::Call { id, gss, retransmit }) = (&header, &mut env.facts) {
+                let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
+                *retransmit = matches!(self.matcher.call(ck, Pending { id: *id, at, gss: *gss, lookup: None }), CallOutcome::Retransmit);
+            }
+            sink.envelope(&env, bytes);
+            return;
+        }
         // A relay decodes bodies on its own thread: here only what the pipeline learns from.
         let bodies = self.cfg.decode_bodies && (sink.bodies() || env.teaches());
         let Some(mut m) = env.message(header, body, bodies) else { return };

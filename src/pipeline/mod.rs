@@ -82,6 +82,14 @@ pub trait Sink {
     fn record(&mut self, _env: &Envelope, _bytes: &[u8], m: &Message<'_>) {
         self.message(m)
     }
+    /// Whether this sink takes messages as their envelope and bytes only ([`Sink::envelope`]),
+    /// as a relay does: then the pipeline builds no message for it unless it learns
+    /// from the message itself.
+    fn envelopes_only(&self) -> bool {
+        false
+    }
+    /// A message as its envelope and bytes (for sinks with [`Sink::envelopes_only`]).
+    fn envelope(&mut self, _env: &Envelope, _bytes: &[u8]) {}
 }
 
 /// The pipeline's own counters, reported by `stats` and with every verdict.
