@@ -6,7 +6,8 @@
 #   benches/live.sh [CAPTURE] [MBPS]
 #
 # CAPTURE defaults to the bulk benchmark input (the largest capture of the pool,
-# decompressed into target/pool-originals); MBPS defaults to 1000 (1 Gbit/s).
+# decompressed into target/pool-originals); MBPS defaults to 1000 (1 Gbit/s). GW names
+# another gracewatch binary to run (default: the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cap=${1:-target/pool-originals/eth-ipv4-tcp-nfsv3-4-41-cifs1-2.pcap}
@@ -21,7 +22,7 @@ if [ ! -f "$cap" ]; then
   bzip2 -dc "$src" > "$cap.tmp" && mv "$cap.tmp" "$cap"
 fi
 cargo build --release -q
-gw=$PWD/target/release/gracewatch
+gw=${GW:-$PWD/target/release/gracewatch}
 ns=gracewatch-live-$$
 out=$(mktemp -d)
 ip netns add "$ns"
