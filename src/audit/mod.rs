@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 pub use verdict::{Certainty, LockRef, Severity, Verdict};
-use verdict::Interner;
+use verdict::{Interner, TextOf};
 
 const NS: Ts = 1_000_000_000;
 /// Grant candidates kept for judgement; the oldest are judged early past this.
@@ -443,7 +443,7 @@ impl Auditor {
                     protocol: verdict::protocol_label(true, h.meta.minor),
                     client: client.map_or(source, |c| c.addr),
                     client_name: v4_client_name(intern, client, h.owner.clientid),
-                    owner: v4_owner(intern, LOCK_OWNER, &h.owner.owner),
+                    owner: v4_owner(intern, TextOf::LockOwner, &h.owner.owner),
                     fh: intern.bytes(fh),
                     range: h.range,
                     exclusive: h.exclusive,
@@ -837,12 +837,12 @@ fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journa
     let st = tracker.nfs4(server);
     let (kind, clientid, owner, fh, range, exclusive, reclaim, minor) = match &e.what {
         What::Nfs4Lock(l) if l.kind == Nfs4EventKind::Granted => {
-            (GrantKind::V4Lock, l.owner.clientid, v4_owner(intern, LOCK_OWNER, &l.owner.owner), intern.bytes(&l.fh), l.range, l.exclusive, l.reclaim, l.minor)
+            (GrantKind::V4Lock, l.owner.clientid, v4_owner(intern, TextOf::LockOwner, &l.owner.owner), intern.bytes(&l.fh), l.range, l.exclusive, l.reclaim, l.minor)
         }
         What::Nfs4Open(o) if o.kind == Nfs4EventKind::Granted => {
             let fh = intern.bytes(o.fh.as_deref()?);
             let minor = st.and_then(|s| s.client(o.clientid)).map_or(0, |c| c.minor);
-            (GrantKind::V4Open, o.clientid, v4_owner(intern, OPEN_OWNER, &o.open_owner), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
+            (GrantKind::V4Open, o.clientid, v4_owner(intern, TextOf::OpenOwner, &o.open_owner), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
         }
         _ => return None,
     };
@@ -881,21 +881,22 @@ struct V4Grant {
 }
 
 /// An NFSv4 owner as the audit shows it: `prefix` and the owner bytes in hex.
-fn v4_owner(intern: &mut Interner, prefix: &'static str, owner: &[u8]) -> Arc<str> {
-    let kind = if prefix == LOCK_OWNER { 1 } else { 2 };
+fn v4_owner(intern: &mut Interner, kind: TextOf, owner: &[u8]) -> Arc<str> {
+    let prefix = match kind {
+        TextOf::LockOwner => "lock owner ",
+        TextOf::OpenOwner => "open owner ",
+        TextOf::ClientOwner => "",
+    };
     intern.text(kind, owner, |s, b| {
         s.push_str(prefix);
         verdict::push_hex(s, b);
     })
 }
 
-const LOCK_OWNER: &str = "lock owner ";
-const OPEN_OWNER: &str = "open owner ";
-
 /// The name the audit gives an NFSv4 client: its owner as text, or its client id.
 fn v4_client_name(intern: &mut Interner, client: Option<&crate::state::nfs4::Nfs4Client>, clientid: u64) -> Arc<str> {
     match client {
-        Some(c) => intern.text(0, &c.owner, |s, b| s.push_str(&crate::state::nfs4::owner_text(b))),
+        Some(c) => intern.text(TextOf::ClientOwner, &c.owner, |s, b| s.push_str(&crate::state::nfs4::owner_text(b))),
         None => intern.str(&format!("clientid {clientid:016x}")),
     }
 }

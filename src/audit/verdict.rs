@@ -114,13 +114,19 @@ pub(crate) struct Interner {
     bytes: crate::net::FastSet<Arc<[u8]>>,
     /// Texts made from raw bytes (client owners, NFSv4 owners), by kind and bytes: a
     /// known owner is found without making its text again.
-    texts: [crate::net::FastMap<Box<[u8]>, Arc<str>>; TEXT_KINDS],
+    texts: [crate::net::FastMap<Box<[u8]>, Arc<str>>; 3],
     /// Scratch space for owner texts.
     pub(crate) buf: String,
 }
 
-/// The kinds of [`Interner::text`]: each kind has its own way of writing bytes as text.
-pub(crate) const TEXT_KINDS: usize = 3;
+/// What bytes a text of [`Interner::text`] was made from; each kind has its own way of
+/// writing them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TextOf {
+    ClientOwner,
+    LockOwner,
+    OpenOwner,
+}
 
 const INTERN_CAP: usize = 65_536;
 
@@ -145,20 +151,19 @@ impl Interner {
         a
     }
 
-    /// The text `write` makes of `b` (`kind` < [`TEXT_KINDS`] names the way), shared.
-    pub(crate) fn text(&mut self, kind: usize, b: &[u8], write: impl FnOnce(&mut String, &[u8])) -> Arc<str> {
-        if let Some(a) = self.texts[kind].get(b) {
+    /// The text `write` makes of the `kind` bytes `b`, shared.
+    pub(crate) fn text(&mut self, kind: TextOf, b: &[u8], write: impl FnOnce(&mut String, &[u8])) -> Arc<str> {
+        let texts = &mut self.texts[kind as usize];
+        if let Some(a) = texts.get(b) {
             return a.clone();
         }
-        if self.texts[kind].len() >= INTERN_CAP {
-            self.texts[kind].clear();
+        if texts.len() >= INTERN_CAP {
+            texts.clear();
         }
         self.buf.clear();
-        let mut buf = std::mem::take(&mut self.buf);
-        write(&mut buf, b);
-        self.buf = buf;
+        write(&mut self.buf, b);
         let a = self.buf();
-        self.texts[kind].insert(b.into(), a.clone());
+        self.texts[kind as usize].insert(b.into(), a.clone());
         a
     }
 
