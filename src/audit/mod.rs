@@ -235,6 +235,8 @@ pub struct Auditor {
     client_closed: FastSet<(Endpoint, Endpoint)>,
     /// NFSv4 evidence already read, per server IP.
     v4_seen: FastMap<IpAddr, usize>,
+    /// The tracker's evidence version when `v4_seen` was last brought up to date.
+    v4_version: u64,
     /// RECLAIM_COMPLETE accepted per (server, epoch, client owner).
     reclaim_completes: FastMap<(IpAddr, usize, Vec<u8>), FrameRef>,
     /// NFSv4 reclaims granted with no old state of the client owner behind them:
@@ -268,6 +270,7 @@ impl Auditor {
             restarts: Vec::new(),
             client_closed: FastSet::default(),
             v4_seen: FastMap::default(),
+            v4_version: 0,
             reclaim_completes: FastMap::default(),
             v4_unknown_reclaims: FastSet::default(),
             boots: FastMap::default(),
@@ -964,8 +967,8 @@ impl Sink for Auditor {
             }
         }
         self.message_evidence(m);
-        // NFSv4 evidence comes only from applying an NFSv4 reply.
-        if !m.is_call() && m.proc_id().is_some_and(|id| crate::state::nfs4::apply::is_nfs4(&id)) {
+        if self.tracker.nfs4_evidence_version() != self.v4_version {
+            self.v4_version = self.tracker.nfs4_evidence_version();
             self.v4_evidence(server);
         }
         self.journal();

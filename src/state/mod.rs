@@ -221,6 +221,8 @@ pub struct Tracker {
     counters: StateCounters,
     nfs4_pending: Bounded<CallKey, Nfs4Call>,
     nfs4_counters: Nfs4Counters,
+    /// NFSv4 replies that added evidence (see [`Tracker::nfs4_evidence_version`]).
+    nfs4_evidence_version: u64,
 }
 
 impl Default for Tracker {
@@ -248,6 +250,7 @@ impl Tracker {
             counters: StateCounters::default(),
             nfs4_pending: Bounded::new(cfg.nfs4.pending),
             nfs4_counters: Nfs4Counters::default(),
+            nfs4_evidence_version: 0,
             cfg,
         }
     }

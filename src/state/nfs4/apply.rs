@@ -130,6 +130,7 @@ impl Tracker {
         };
         let Tracker { servers, names, journal, .. } = self;
         let Some(sv) = servers.get_mut(&m.src.ip) else { return };
+        let evidence_before = sv.nfs4.evidence.len();
         let mut a = Apply {
             st: &mut sv.nfs4,
             names,
@@ -147,8 +148,12 @@ impl Tracker {
             mismatch: false,
         };
         a.run(&call.ops, &r.ops);
-        if a.mismatch {
+        let (mismatch, new_evidence) = (a.mismatch, a.st.evidence.len() != evidence_before);
+        if mismatch {
             self.nfs4_counters.op_mismatch += 1;
+        }
+        if new_evidence {
+            self.nfs4_evidence_version += 1;
         }
     }
 }

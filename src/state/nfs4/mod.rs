@@ -626,6 +626,12 @@ impl Tracker {
         self.servers.get(&server).map_or(&[], |s| s.nfs4.evidence.as_slice())
     }
 
+    /// Changes whenever some server's NFSv4 evidence grows: a reader of the evidence
+    /// need look again only then.
+    pub fn nfs4_evidence_version(&self) -> u64 {
+        self.nfs4_evidence_version
+    }
+
     /// The handles of the file `fh` on `server`: `fh` itself, and the handles in the
     /// lock tables with the same complete path (NLM uses NFSv3 handles, which may
     /// differ from the NFSv4 ones of the same file). Looking for other handles costs
