@@ -12,6 +12,21 @@ use serde::Serialize;
 /// collisions. Create them with `Default::default()`.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// The entries of a hash map in key order, for wherever the order shows (reports,
+/// journal events).
+pub fn sorted<K: Ord, V>(m: &FastMap<K, V>) -> Vec<(&K, &V)> {
+    let mut v: Vec<(&K, &V)> = m.iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+/// The keys of the entries that `keep` accepts, in key order.
+pub fn sorted_keys<K: Ord + Copy, V>(m: &FastMap<K, V>, keep: impl Fn(&V) -> bool) -> Vec<K> {
+    let mut v: Vec<K> = m.iter().filter(|(_, x)| keep(x)).map(|(k, _)| *k).collect();
+    v.sort_unstable();
+    v
+}
 use std::fmt;
 use std::net::IpAddr;
 
@@ -115,5 +130,26 @@ impl Serialize for FrameRef {
         m.serialize_entry("frame", &self.frame)?;
         m.serialize_entry("ts", &(self.ts as f64 / 1e9))?;
         m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_maps_iterate_in_key_order_where_asked() {
+        let mut m: FastMap<[u8; 12], u32> = FastMap::default();
+        for i in 0..200u32 {
+            let mut k = [0u8; 12];
+            k[..4].copy_from_slice(&(i.wrapping_mul(2_654_435_761)).to_be_bytes());
+            m.insert(k, i);
+        }
+        let keys: Vec<[u8; 12]> = sorted(&m).into_iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys.len(), 200);
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        let odd = sorted_keys(&m, |v| v % 2 == 1);
+        assert_eq!(odd.len(), 100);
+        assert!(odd.windows(2).all(|w| w[0] < w[1]) && odd.iter().all(|k| m[k] % 2 == 1));
     }
 }

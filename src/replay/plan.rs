@@ -14,7 +14,7 @@
 
 use crate::audit::{AuditConfig, Auditor};
 use crate::capture::{self, Input};
-use crate::net::Ts;
+use crate::net::{sorted, Ts};
 use crate::pipeline::Config;
 use crate::state::nfs4::Nfs4State;
 use crate::state::ranges::Range;
@@ -293,7 +293,7 @@ fn v4_clients(t: &Tracker, st: &Nfs4State, notes: &mut Vec<String>) -> Vec<V4Cli
         }
     };
     let mut skipped_opens = 0;
-    for (other, o) in &st.opens {
+    for (other, o) in sorted(&st.opens) {
         if o.stale_since.is_some() {
             continue;
         }

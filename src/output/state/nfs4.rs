@@ -2,7 +2,7 @@
 //! delegations, restart evidence, and lock conflicts across NLM and NFSv4.
 
 use super::{excl, hex_short, range_text, right, table, yes, AnswerRow, FrameJson};
-use crate::net::FrameRef;
+use crate::net::{sorted, FrameRef};
 use crate::proto::nfs4::open::CLAIM_NAMES;
 use crate::proto::nfs4::status_name;
 use crate::proto::nfs4::types::{locktype_name, table_name};
@@ -219,9 +219,9 @@ pub fn report(t: &Tracker, ip: IpAddr, s: &Nfs4State) -> Nfs4Report {
     let owner = |c: u64| s.client_owner(c).map(owner_text);
     let addr = |c: u64| s.client(c).map(|c| c.addr);
     let clients = s.clients.values().map(client_row).collect();
-    let sessions = s
-        .sessions
-        .values()
+    let sessions = sorted(&s.sessions)
+        .into_iter()
+        .map(|(_, x)| x)
         .map(|x| Nfs4SessionRow {
             sessionid: hex(&x.sessionid),
             clientid: cid(x.clientid),
@@ -231,9 +231,9 @@ pub fn report(t: &Tracker, ip: IpAddr, s: &Nfs4State) -> Nfs4Report {
             stale_since: x.stale_since.map(Into::into),
         })
         .collect();
-    let opens = s
-        .opens
-        .values()
+    let opens = sorted(&s.opens)
+        .into_iter()
+        .map(|(_, x)| x)
         .map(|o| Nfs4OpenRow {
             clientid: cid(o.clientid),
             client_owner: owner(o.clientid),
@@ -280,9 +280,9 @@ pub fn report(t: &Tracker, ip: IpAddr, s: &Nfs4State) -> Nfs4Report {
             }
         })
         .collect();
-    let delegations = s
-        .delegations
-        .values()
+    let delegations = sorted(&s.delegations)
+        .into_iter()
+        .map(|(_, x)| x)
         .map(|d| Nfs4DelegRow {
             clientid: cid(d.clientid),
             client_owner: owner(d.clientid),

@@ -3,6 +3,7 @@
 
 use super::apply::{deleg_event, open_event, Apply};
 use super::{Nfs4Client, Nfs4LockOwner, Nfs4Session, Sid};
+use crate::net::sorted_keys;
 use crate::state::journal::{Nfs4Drop, Nfs4EventKind, What};
 
 impl Apply<'_> {
@@ -160,14 +161,12 @@ impl Apply<'_> {
         }
         let why = Nfs4EventKind::Dropped(Nfs4Drop::ClientGone);
         self.st.sessions.retain(|_, s| s.clientid != cid);
-        let opens: Vec<[u8; 12]> = self.st.opens.iter().filter(|(_, o)| o.clientid == cid).map(|(k, _)| *k).collect();
-        for k in opens {
+        for k in sorted_keys(&self.st.opens, |o| o.clientid == cid) {
             if let Some(o) = self.st.opens.remove(&k) {
                 self.push(What::Nfs4Open(open_event(why, &o)));
             }
         }
-        let delegs: Vec<[u8; 12]> = self.st.delegations.iter().filter(|(_, d)| d.clientid == cid).map(|(k, _)| *k).collect();
-        for k in delegs {
+        for k in sorted_keys(&self.st.delegations, |d| d.clientid == cid) {
             if let Some(d) = self.st.delegations.remove(&k) {
                 self.push(What::Nfs4Deleg(deleg_event(why, &d)));
             }

@@ -11,7 +11,7 @@
 use super::apply::{deleg_event, open_event, Apply};
 use super::failed::Detail;
 use super::{clientid_epoch, clientid_looks_epoch_based, DroppedOld, EpochMark, EvidenceKind, Nfs4Client, Nfs4LockOwner, Sid};
-use crate::net::FrameRef;
+use crate::net::{sorted_keys, FrameRef};
 use crate::state::journal::{Nfs4Drop, Nfs4EventKind, Nfs4LockEvent, What};
 use crate::state::ranges::Range;
 use crate::state::Tracker;
@@ -55,14 +55,16 @@ impl Apply<'_> {
             s.stale_since = Some(at);
         }
         let mut events = Vec::new();
-        for (k, o) in self.st.opens.iter_mut().filter(|(_, o)| ids.contains(&o.clientid) && o.stale_since.is_none()) {
+        for k in sorted_keys(&self.st.opens, |o| ids.contains(&o.clientid) && o.stale_since.is_none()) {
+            let Some(o) = self.st.opens.get_mut(&k) else { continue };
             o.stale_since = Some(at);
             events.push(What::Nfs4Open(open_event(Nfs4EventKind::Stale, o)));
             if let Some(fh) = &o.fh {
-                self.st.stale_opens_by_fh.entry(fh.clone()).or_default().push(*k);
+                self.st.stale_opens_by_fh.entry(fh.clone()).or_default().push(k);
             }
         }
-        for d in self.st.delegations.values_mut().filter(|d| ids.contains(&d.clientid) && d.stale_since.is_none()) {
+        for k in sorted_keys(&self.st.delegations, |d| ids.contains(&d.clientid) && d.stale_since.is_none()) {
+            let Some(d) = self.st.delegations.get_mut(&k) else { continue };
             d.stale_since = Some(at);
             events.push(What::Nfs4Deleg(deleg_event(Nfs4EventKind::Stale, d)));
         }
@@ -262,8 +264,7 @@ impl Apply<'_> {
     pub(super) fn reclaim_deleg(&mut self, cid: u64, fh: Option<&[u8]>) -> bool {
         let Some(fh) = fh else { return false };
         let old = self.old_ids_of_owner(cid);
-        let take: Vec<[u8; 12]> =
-            self.st.delegations.iter().filter(|(_, d)| d.stale_since.is_some() && old.contains(&d.clientid) && d.fh.as_deref() == Some(fh)).map(|(k, _)| *k).collect();
+        let take = sorted_keys(&self.st.delegations, |d| d.stale_since.is_some() && old.contains(&d.clientid) && d.fh.as_deref() == Some(fh));
         for k in &take {
             if let Some(d) = self.st.delegations.remove(k) {
                 self.push(What::Nfs4Deleg(deleg_event(Nfs4EventKind::Reclaimed, &d)));

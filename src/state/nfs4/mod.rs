@@ -35,7 +35,7 @@ pub(crate) mod testutil;
 use super::nlm::{LockInfo, NlmOwner};
 use super::ranges::{Held, LockTable, Range};
 use super::Tracker;
-use crate::net::{FastMap, FrameRef};
+use crate::net::{sorted_keys, FastMap, FrameRef};
 use crate::xdr::hex;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -366,11 +366,13 @@ pub struct EpochMark {
 #[derive(Debug, Clone)]
 pub struct Nfs4State {
     pub clients: BTreeMap<u64, Nfs4Client>,
-    pub sessions: BTreeMap<[u8; 16], Nfs4Session>,
+    /// Sessions, open, delegation and lock stateids are hashed (looked up for almost
+    /// every operation); iterate them through [`crate::net::sorted`] wherever the order shows.
+    pub sessions: FastMap<[u8; 16], Nfs4Session>,
     /// Open stateids by `other`.
-    pub opens: BTreeMap<[u8; 12], Nfs4Open>,
-    pub delegations: BTreeMap<[u8; 12], Nfs4Deleg>,
-    pub lock_stateids: BTreeMap<[u8; 12], Nfs4LockState>,
+    pub opens: FastMap<[u8; 12], Nfs4Open>,
+    pub delegations: FastMap<[u8; 12], Nfs4Deleg>,
+    pub lock_stateids: FastMap<[u8; 12], Nfs4LockState>,
     /// Current and old-epoch locks (old ones have `meta.stale_since`).
     pub locks: LockTable<Nfs4LockOwner, Nfs4LockInfo>,
     /// In capture order; capped (later ones are counted and dropped).
@@ -430,10 +432,10 @@ impl Nfs4State {
     pub fn new(limits: Nfs4Limits) -> Self {
         Nfs4State {
             clients: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            opens: BTreeMap::new(),
-            delegations: BTreeMap::new(),
-            lock_stateids: BTreeMap::new(),
+            sessions: FastMap::default(),
+            opens: FastMap::default(),
+            delegations: FastMap::default(),
+            lock_stateids: FastMap::default(),
             locks: LockTable::new(limits.locks),
             evidence: Vec::new(),
             epochs: Vec::new(),
@@ -532,7 +534,7 @@ impl Nfs4State {
         }
     }
 
-    /// Remove every piece of old-epoch state; returns what went.
+    /// Remove every piece of old-epoch state; returns what went (in key order).
     pub fn drop_old(&mut self) -> DroppedOld {
         let mut d = DroppedOld::default();
         let (old, keep): (BTreeMap<u64, Nfs4Client>, BTreeMap<u64, Nfs4Client>) = std::mem::take(&mut self.clients).into_iter().partition(|(_, c)| c.is_stale());
@@ -541,13 +543,9 @@ impl Nfs4State {
         let n = self.sessions.len();
         self.sessions.retain(|_, s| s.stale_since.is_none());
         d.sessions = n - self.sessions.len();
-        let (old, keep): (BTreeMap<_, Nfs4Open>, _) = std::mem::take(&mut self.opens).into_iter().partition(|(_, o)| o.stale_since.is_some());
-        self.opens = keep;
-        d.opens = old.into_values().collect();
+        d.opens = take_sorted(&mut self.opens, |o| o.stale_since.is_some());
         self.stale_opens_by_fh.clear();
-        let (old, keep): (BTreeMap<_, Nfs4Deleg>, _) = std::mem::take(&mut self.delegations).into_iter().partition(|(_, o)| o.stale_since.is_some());
-        self.delegations = keep;
-        d.delegations = old.into_values().collect();
+        d.delegations = take_sorted(&mut self.delegations, |o| o.stale_since.is_some());
         self.lock_stateids.retain(|_, l| l.stale_since.is_none());
         let stale: Vec<(Vec<u8>, Nfs4LockOwner, Range)> =
             self.locks.iter().filter(|(_, h)| h.meta.stale_since.is_some()).map(|(fh, h)| (fh.to_vec(), h.owner.clone(), h.range)).collect();
@@ -682,4 +680,9 @@ impl Tracker {
         }
         out
     }
+}
+
+/// Take the entries that `gone` accepts out of `m`, in key order.
+fn take_sorted<V>(m: &mut FastMap<[u8; 12], V>, gone: impl Fn(&V) -> bool) -> Vec<V> {
+    sorted_keys(m, gone).iter().filter_map(|k| m.remove(k)).collect()
 }
