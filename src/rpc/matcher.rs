@@ -6,6 +6,7 @@
 
 use super::{GssService, ProcId};
 use crate::net::{Endpoint, FastMap, FrameRef, Transport, Ts};
+use std::collections::hash_map::Entry as Slot;
 use std::collections::VecDeque;
 
 /// Answered calls kept to recognise duplicate replies.
@@ -102,18 +103,26 @@ impl Matcher {
     }
 
     pub fn call(&mut self, key: CallKey, p: Pending) -> CallOutcome {
-        if let Some(e) = self.map.get_mut(&key) {
-            if !e.answered && e.p.id == p.id {
-                self.counters.retransmitted_calls += 1;
-                return CallOutcome::Retransmit;
+        let seq = self.seq + 1;
+        let fresh = Entry { p, answered: false, seq };
+        match self.map.entry(key) {
+            Slot::Occupied(mut o) => {
+                let e = o.get_mut();
+                if !e.answered && e.p.id == p.id {
+                    self.counters.retransmitted_calls += 1;
+                    return CallOutcome::Retransmit;
+                }
+                if !e.answered {
+                    self.counters.unanswered_calls += 1;
+                }
+                *e = fresh;
             }
-            if !e.answered {
-                self.counters.unanswered_calls += 1;
+            Slot::Vacant(v) => {
+                v.insert(fresh);
             }
         }
         self.counters.calls += 1;
-        self.seq += 1;
-        self.map.insert(key, Entry { p, answered: false, seq: self.seq });
+        self.seq = seq;
         self.order.push_back((key, self.seq));
         while self.map.len() > self.cap {
             let Some((k, s)) = self.order.pop_front() else { break };
@@ -163,8 +172,10 @@ impl Matcher {
                 break;
             }
             self.answered.pop_front();
-            if self.map.get(&k).is_some_and(|e| e.seq == s && e.answered) {
-                self.map.remove(&k);
+            if let Slot::Occupied(o) = self.map.entry(k) {
+                if o.get().seq == s && o.get().answered {
+                    o.remove();
+                }
             }
         }
     }

@@ -340,7 +340,7 @@ impl Tracker {
             NlmReq::Lock(r) | NlmReq::NmLock(r) => match stat {
                 Some(NlmStat::Granted) => self.grant(server, r, call, at, via),
                 Some(NlmStat::Blocked) if r.block => self.block(server, r, call, at),
-                Some(s) => self.lock_event(at, call, server, &r, LockEventKind::Refused(s)),
+                Some(s) => self.lock_event(at, call, server, r, LockEventKind::Refused(s)),
                 None => {}
             },
             NlmReq::Granted(r) => match stat {
@@ -377,11 +377,11 @@ impl Tracker {
         self.servers.keys().copied().find(waits).unwrap_or(caller)
     }
 
-    fn lock_event(&mut self, at: FrameRef, call: FrameRef, server: IpAddr, r: &LockReq, kind: LockEventKind) {
+    fn lock_event(&mut self, at: FrameRef, call: FrameRef, server: IpAddr, r: LockReq, kind: LockEventKind) {
         let e = LockEvent {
             kind,
-            owner: r.owner.clone(),
-            fh: r.fh.clone(),
+            owner: r.owner,
+            fh: r.fh,
             range: r.range,
             exclusive: r.exclusive,
             reclaim: r.reclaim,
@@ -395,7 +395,7 @@ impl Tracker {
         let info = LockInfo { call, granted: at, reclaim: r.reclaim, via, vers: r.vers };
         st.nlm.locks.lock(&r.fh, r.owner.clone(), r.exclusive, r.range, info);
         st.nlm.waiters.retain(|w| !r.same_lock(w));
-        self.lock_event(at, call, server, &r, LockEventKind::Granted(via));
+        self.lock_event(at, call, server, r, LockEventKind::Granted(via));
     }
 
     fn block(&mut self, server: IpAddr, r: LockReq, call: FrameRef, at: FrameRef) {
@@ -415,7 +415,7 @@ impl Tracker {
             call,
             blocked: at,
         });
-        self.lock_event(at, call, server, &r, LockEventKind::Blocked);
+        self.lock_event(at, call, server, r, LockEventKind::Blocked);
     }
 
     /// The waiter for this lock goes away.
@@ -424,7 +424,7 @@ impl Tracker {
         let before = st.nlm.waiters.len();
         st.nlm.waiters.retain(|w| !r.same_lock(w));
         if st.nlm.waiters.len() < before {
-            self.lock_event(at, call, server, r, LockEventKind::Cancelled);
+            self.lock_event(at, call, server, r.clone(), LockEventKind::Cancelled);
         }
     }
 

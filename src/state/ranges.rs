@@ -12,6 +12,7 @@
 //! was granted). When two ranges merge, the merged lock keeps the metadata of the newer
 //! request.
 
+use crate::net::{sorted, FastMap};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -255,10 +256,11 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
     }
 }
 
-/// Locks per file (keyed by file handle bytes), with a cap on the total.
+/// Locks per file (keyed by file handle bytes, hashed: every lock and unlock looks its
+/// file up), with a cap on the total. Whatever walks the table does so by file handle.
 #[derive(Debug, Clone)]
 pub struct LockTable<O, M> {
-    files: BTreeMap<Vec<u8>, FileLocks<O, M>>,
+    files: FastMap<Vec<u8>, FileLocks<O, M>>,
     count: usize,
     cap: usize,
     /// Locks not taken because the table was full.
@@ -268,7 +270,7 @@ pub struct LockTable<O, M> {
 impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
     /// `cap`: most locks kept (a single request may pass it by two, through a split).
     pub fn new(cap: usize) -> Self {
-        LockTable { files: BTreeMap::new(), count: 0, cap, refused: 0 }
+        LockTable { files: FastMap::default(), count: 0, cap, refused: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -285,7 +287,12 @@ impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
 
     /// Every lock with its file handle, by file handle then offset.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Held<O, M>)> {
-        self.files.iter().flat_map(|(fh, f)| f.iter().map(move |h| (fh.as_slice(), h)))
+        sorted(&self.files).into_iter().flat_map(|(fh, f)| f.iter().map(move |h| (fh.as_slice(), h)))
+    }
+
+    /// Whether any lock (in no particular order) satisfies `pred`.
+    pub fn any(&self, pred: impl Fn(&Held<O, M>) -> bool) -> bool {
+        self.files.values().any(|f| f.owners.values().flatten().any(&pred))
     }
 
     /// Take a lock; `false` when the table is full and the lock was not recorded.
@@ -294,8 +301,11 @@ impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
             self.refused += 1;
             return false;
         }
-        let f = self.files.entry(fh.to_vec()).or_default();
-        let d = f.lock(owner, exclusive, range, meta);
+        // Most locks land on a file that has some already: no key copy for those.
+        let d = match self.files.get_mut(fh) {
+            Some(f) => f.lock(owner, exclusive, range, meta),
+            None => self.files.entry(fh.to_vec()).or_default().lock(owner, exclusive, range, meta),
+        };
         self.count = (self.count as isize + d).max(0) as usize;
         true
     }
@@ -326,15 +336,19 @@ impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
         self.remove_if(&|h: &Held<O, M>| pred(&h.owner))
     }
 
-    /// Remove every lock the predicate picks, on every file; returns them.
+    /// Remove every lock the predicate picks, on every file; returns them by file
+    /// handle (each file's in the order [`FileLocks::remove_if`] gives).
     pub fn remove_if(&mut self, pred: &dyn Fn(&Held<O, M>) -> bool) -> Vec<(Vec<u8>, Held<O, M>)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(Vec<u8>, Vec<Held<O, M>>)> = Vec::new();
         self.files.retain(|fh, f| {
-            for h in f.remove_if(pred) {
-                out.push((fh.clone(), h));
+            let gone = f.remove_if(pred);
+            if !gone.is_empty() {
+                out.push((fh.clone(), gone));
             }
             !f.is_empty()
         });
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let out: Vec<(Vec<u8>, Held<O, M>)> = out.into_iter().flat_map(|(fh, gone)| gone.into_iter().map(move |h| (fh.clone(), h))).collect();
         self.count = self.count.saturating_sub(out.len());
         out
     }
@@ -485,5 +499,23 @@ mod tests {
         assert!(t.file(b"f1").is_none(), "an emptied file is forgotten");
         assert_eq!(t.unlock(b"f2", &"b", Range::WHOLE).len(), 1);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn table_walks_and_removals_go_by_file_handle() {
+        let mut t: LockTable<u8, ()> = LockTable::new(usize::MAX);
+        for i in (0..=255u8).rev() {
+            let fh = [i.wrapping_mul(37), i];
+            assert!(t.lock(&fh, i % 3, true, r(0, 10), ()));
+            assert!(t.lock(&fh, 7, true, r(20, 30), ()));
+        }
+        let walk: Vec<(Vec<u8>, u8)> = t.iter().map(|(fh, h)| (fh.to_vec(), h.owner)).collect();
+        assert_eq!(walk.len(), 512);
+        assert!(walk.windows(2).all(|w| w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 < 3 && w[1].1 == 7)));
+        assert!(t.any(|h| h.owner == 2) && !t.any(|h| h.owner == 9));
+        let gone = t.remove_owners(&|o| *o == 1);
+        assert_eq!(gone.len(), 85);
+        assert!(gone.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(t.len(), 512 - 85);
     }
 }

@@ -498,7 +498,7 @@ impl Nfs4State {
 
     /// Whether any old-epoch state is kept.
     pub fn has_old_epoch(&self) -> bool {
-        self.clients.values().any(Nfs4Client::is_stale) || self.locks.iter().any(|(_, h)| h.meta.stale_since.is_some()) || self.opens.values().any(|o| o.stale_since.is_some())
+        self.clients.values().any(Nfs4Client::is_stale) || self.locks.any(|h| h.meta.stale_since.is_some()) || self.opens.values().any(|o| o.stale_since.is_some())
     }
 
     /// Every lock (current and old epoch) with its client and stateids.
