@@ -223,7 +223,9 @@ pub struct Auditor {
     cfg: AuditConfig,
     tracker: Tracker,
     seq: u64,
-    servers: BTreeMap<IpAddr, ServerAudit>,
+    /// Per server IP (and per client answering callbacks): looked up for every
+    /// message, walked in address order through [`crate::net::sorted`].
+    servers: FastMap<IpAddr, ServerAudit>,
     candidates: VecDeque<Candidate>,
     verdicts: Vec<Verdict>,
     /// Names a server's lock manager gives itself in SM_MON → the server IPs.
@@ -262,7 +264,7 @@ impl Auditor {
             tracker: Tracker::new(cfg.tracker.clone()),
             cfg,
             seq: 0,
-            servers: BTreeMap::new(),
+            servers: FastMap::default(),
             candidates: VecDeque::new(),
             verdicts: Vec::new(),
             statd_names: FastMap::default(),
@@ -287,7 +289,7 @@ impl Auditor {
         &self.tracker
     }
 
-    pub fn servers(&self) -> &BTreeMap<IpAddr, ServerAudit> {
+    pub fn servers(&self) -> &FastMap<IpAddr, ServerAudit> {
         &self.servers
     }
 

@@ -3,7 +3,7 @@
 use super::epoch::{Epoch, Tri};
 use super::verdict::{severity_of, Certainty, Mark, RangeJson, Verdict};
 use super::{Auditor, Candidate, GrantKind, LockRef};
-use crate::net::Ts;
+use crate::net::{sorted, Ts};
 use crate::xdr::hex;
 use std::net::IpAddr;
 
@@ -226,7 +226,7 @@ pub(super) fn judge(a: &mut Auditor, c: &Candidate, _last: bool) {
 pub(super) fn at_end(a: &mut Auditor) {
     let grace = a.cfg.grace;
     let mut out = Vec::new();
-    for (ip, sa) in &a.servers {
+    for (ip, sa) in sorted(&a.servers) {
         for e in sa.epochs.iter().filter(|e| e.restarted) {
             let (end, proven) = e.grace_end(grace);
             if !proven && end > a.last_ts {

@@ -3,7 +3,7 @@
 use crate::audit::epoch::{Epoch, EvidenceKind};
 use crate::audit::{Auditor, Severity, Verdict};
 use crate::capture::RunReport;
-use crate::net::{FrameRef, Ts};
+use crate::net::{sorted, FrameRef, Ts};
 use crate::output::time_of_day;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
 use serde::Serialize;
@@ -95,9 +95,8 @@ fn epoch_report(a: &Auditor, ip: IpAddr, e: &Epoch) -> EpochReport {
 
 pub fn report(a: &Auditor, run: &RunReport, fail_on: Severity) -> AuditReport {
     let health_by = a.health();
-    let servers = a
-        .servers()
-        .iter()
+    let servers = sorted(a.servers())
+        .into_iter()
         .map(|(ip, sa)| ServerReport {
             server: *ip,
             epochs: sa.epochs.iter().map(|e| epoch_report(a, *ip, e)).collect(),

@@ -3,7 +3,7 @@
 pub mod nfs4;
 
 use super::time_of_day;
-use crate::net::{FrameRef, Ts};
+use crate::net::{sorted, FrameRef, Ts};
 use crate::state::nlm::{NlmReq, Via};
 use crate::state::nsm::NsmReq;
 use crate::state::ranges::Range;
@@ -194,7 +194,7 @@ pub struct ReclaimableRow {
 pub fn add_restarts(r: &mut StateReport, a: &crate::audit::Auditor) {
     let t = a.tracker();
     let now = t.until().unwrap_or(a.last_seen());
-    for (ip, sa) in a.servers() {
+    for (ip, sa) in sorted(a.servers()) {
         if r.only.is_some_and(|o| o != *ip) {
             continue;
         }
