@@ -890,7 +890,7 @@ fn v4_owner(intern: &mut Interner, kind: TextOf, owner: &[u8]) -> Arc<str> {
     let prefix = match kind {
         TextOf::LockOwner => "lock owner ",
         TextOf::OpenOwner => "open owner ",
-        TextOf::ClientOwner => "",
+        TextOf::ClientOwner | TextOf::NlmOwner => "",
     };
     intern.text(kind, owner, |s, b| {
         s.push_str(prefix);
@@ -920,15 +920,22 @@ fn ev_at(sa: &ServerAudit) -> FrameRef {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn nlm_lock_ref(intern: &mut Interner, fh: &[u8], o: &NlmOwner, exclusive: bool, range: crate::state::ranges::Range, granted: FrameRef, reclaim: bool, vers: u32) -> LockRef {
     use std::fmt::Write;
-    intern.buf.clear();
-    intern.buf.push_str("oh ");
-    verdict::push_hex(&mut intern.buf, &o.oh);
-    let _ = write!(intern.buf, " svid {}", o.svid);
+    let mut key = std::mem::take(&mut intern.key);
+    key.clear();
+    key.extend_from_slice(&o.svid.to_be_bytes());
+    key.extend_from_slice(&o.oh);
+    let owner = intern.text(TextOf::NlmOwner, &key, |s, b| {
+        let (svid, oh) = b.split_at(b.len().min(4));
+        s.push_str("oh ");
+        verdict::push_hex(s, oh);
+        let _ = write!(s, " svid {}", i32::from_be_bytes(svid.try_into().unwrap_or_default()));
+    });
+    intern.key = key;
     LockRef {
         protocol: verdict::protocol_label(false, vers),
         client: o.client,
         client_name: intern.str(&o.caller_name),
-        owner: intern.buf(),
+        owner,
         fh: intern.bytes(fh),
         range,
         exclusive,

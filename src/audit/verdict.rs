@@ -114,9 +114,11 @@ pub(crate) struct Interner {
     bytes: crate::net::FastSet<Arc<[u8]>>,
     /// Texts made from raw bytes (client owners, NFSv4 owners), by kind and bytes: a
     /// known owner is found without making its text again.
-    texts: [crate::net::FastMap<Box<[u8]>, Arc<str>>; 3],
+    texts: [crate::net::FastMap<Box<[u8]>, Arc<str>>; 4],
     /// Scratch space for owner texts.
     pub(crate) buf: String,
+    /// Scratch space for the bytes a text is made from.
+    pub(crate) key: Vec<u8>,
 }
 
 /// What bytes a text of [`Interner::text`] was made from; each kind has its own way of
@@ -126,6 +128,8 @@ pub(crate) enum TextOf {
     ClientOwner,
     LockOwner,
     OpenOwner,
+    /// An NLM owner: svid (4 bytes, big-endian) then the owner handle.
+    NlmOwner,
 }
 
 const INTERN_CAP: usize = 65_536;
