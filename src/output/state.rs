@@ -361,7 +361,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
     let path = |fh: &[u8]| t.path(fh);
     let unconfirmed = t.unconfirmed();
     let mut servers = Vec::new();
-    for (&ip, s) in t.servers() {
+    for (&ip, s) in sorted(t.servers()) {
         if only.is_some_and(|o| o != ip) {
             continue;
         }

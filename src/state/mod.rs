@@ -26,7 +26,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-use crate::net::{Endpoint, FrameRef, Transport, Ts};
+use crate::net::{Endpoint, FastMap, FrameRef, Transport, Ts};
 use crate::pipeline::{NetEvent, Sink};
 use crate::proto::{self, mount, nfs2, nfs3, CallBody, ReplyBody};
 use crate::rpc::matcher::CallKey;
@@ -211,7 +211,9 @@ pub struct Tracker {
     cfg: TrackerConfig,
     until: Option<Ts>,
     first_ts: Option<Ts>,
-    servers: BTreeMap<IpAddr, ServerState>,
+    /// Looked up for every lock call and reply; walked in address order through
+    /// [`crate::net::sorted`].
+    servers: FastMap<IpAddr, ServerState>,
     names: FhNames,
     hosts: BTreeMap<String, HostState>,
     journal: Journal,
@@ -240,7 +242,7 @@ impl Tracker {
         Tracker {
             until,
             first_ts: None,
-            servers: BTreeMap::new(),
+            servers: FastMap::default(),
             names: FhNames::new(cfg.names_cap),
             hosts: BTreeMap::new(),
             journal: Journal::new(cfg.journal_cap),
@@ -266,7 +268,7 @@ impl Tracker {
         self.first_ts
     }
 
-    pub fn servers(&self) -> &BTreeMap<IpAddr, ServerState> {
+    pub fn servers(&self) -> &FastMap<IpAddr, ServerState> {
         &self.servers
     }
 
@@ -350,12 +352,12 @@ impl Tracker {
     fn server_mut(&mut self, ip: IpAddr) -> Option<&mut ServerState> {
         let full = self.servers.len() >= self.cfg.servers_cap;
         match self.servers.entry(ip) {
-            std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
-            std::collections::btree_map::Entry::Vacant(_) if full => {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(_) if full => {
                 self.counters.servers_refused += 1;
                 None
             }
-            std::collections::btree_map::Entry::Vacant(v) => {
+            std::collections::hash_map::Entry::Vacant(v) => {
                 Some(v.insert(ServerState { nlm: NlmState::new(self.cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::new(self.cfg.nfs4.clone()) }))
             }
         }

@@ -15,7 +15,7 @@
 use super::journal::{released, DropReason, LockEvent, LockEventKind, ShareEvent, ShareEventKind, What};
 use super::ranges::{Held, LockTable, Range};
 use super::{copy, text, AsyncKey, Pend, PendingCall, Tracker};
-use crate::net::{FastMap, FrameRef, Ts};
+use crate::net::{sorted, FastMap, FrameRef, Ts};
 use crate::proto::nlm::{self, NlmStat};
 use crate::rpc::Message;
 use std::net::IpAddr;
@@ -360,7 +360,7 @@ impl Tracker {
             NlmReq::SmNotify { mon_name, .. } => {
                 // statd talks to the lock manager over loopback, which says nothing about
                 // which server address lost the host's locks: then all of them did.
-                let servers: Vec<IpAddr> = if server.is_loopback() { self.servers.keys().copied().collect() } else { vec![server] };
+                let servers: Vec<IpAddr> = if server.is_loopback() { sorted(&self.servers).into_iter().map(|(ip, _)| *ip).collect() } else { vec![server] };
                 self.drop_host(&servers, &mon_name, None, DropReason::StatdCallback, call, at);
             }
             NlmReq::Cancel(_) | NlmReq::Unlock(_) | NlmReq::Unshare(_) => {}
@@ -374,7 +374,7 @@ impl Tracker {
         if waits(&caller) {
             return caller;
         }
-        self.servers.keys().copied().find(waits).unwrap_or(caller)
+        self.servers.keys().copied().filter(waits).min().unwrap_or(caller)
     }
 
     fn lock_event(&mut self, at: FrameRef, call: FrameRef, server: IpAddr, r: LockReq, kind: LockEventKind) {
