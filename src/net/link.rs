@@ -1,6 +1,14 @@
 //! Link layers: strip the link header and hand the IP packet to etherparse.
+//!
+//! [`slice_common`] takes the frames a capture is mostly made of (an unfragmented IPv4
+//! or IPv6 packet carrying TCP or UDP) apart with etherparse's per-layer slicers; every
+//! other frame goes to [`slice`], which builds a whole [`SlicedPacket`].
 
-use etherparse::{EtherType, LaxSlicedPacket, SlicedPacket};
+use etherparse::{
+    EtherPayloadSlice, EtherType, Ethernet2Slice, IpNumber, IpPayloadSlice, IpSlice, Ipv4Slice, Ipv6Slice, LaxSlicedPacket, LenSource,
+    SingleVlanSlice, SlicedPacket, TcpSlice, UdpSlice,
+};
+use std::net::IpAddr;
 
 /// The link types gracewatch reads (libpcap DLT_/LINKTYPE_ numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,39 +60,52 @@ fn af_is_ipv6(af: u32) -> bool {
 pub fn slice(link: LinkType, data: &[u8]) -> Result<SlicedPacket<'_>, LinkError> {
     let r = match link {
         LinkType::Ethernet => SlicedPacket::from_ethernet(data),
+        LinkType::RawIp => SlicedPacket::from_ip(data),
+        LinkType::LinuxSll | LinkType::LinuxSll2 | LinkType::Null | LinkType::Loop => match inner(link, data)? {
+            Inner::Ether(proto, rest) => ether_type(proto, rest)?,
+            Inner::Ip(rest) => SlicedPacket::from_ip(rest),
+        },
+    };
+    r.map_err(|e| LinkError::Malformed(e.to_string()))
+}
+
+/// What follows the link header of a cooked or loopback frame.
+enum Inner<'a> {
+    /// Linux cooked captures: the protocol (an ether type) and the packet.
+    Ether(u16, &'a [u8]),
+    /// Loopback: an IPv4 or IPv6 packet.
+    Ip(&'a [u8]),
+}
+
+/// Strip the header of a Linux cooked (SLL, SLL2) or loopback (NULL, LOOP) frame; any
+/// other link type is taken as loopback.
+fn inner(link: LinkType, data: &[u8]) -> Result<Inner<'_>, LinkError> {
+    let short = |what: &str| LinkError::Malformed(format!("{what} header truncated"));
+    match link {
         LinkType::LinuxSll => {
             // packet type (2), ARPHRD type (2), address length (2), address (8), protocol (2)
-            if data.len() < 16 {
-                return Err(LinkError::Malformed("SLL header truncated".into()));
-            }
-            let proto = u16::from_be_bytes([data[14], data[15]]);
-            ether_type(proto, &data[16..])?
+            let (head, rest) = data.split_at_checked(16).ok_or_else(|| short("SLL"))?;
+            Ok(Inner::Ether(u16::from_be_bytes([head[14], head[15]]), rest))
         }
-        LinkType::RawIp => SlicedPacket::from_ip(data),
         LinkType::LinuxSll2 => {
             // protocol type (2), reserved (2), ifindex (4), hatype (2), pkttype (1),
             // halen (1), address (8)
-            if data.len() < 20 {
-                return Err(LinkError::Malformed("SLL2 header truncated".into()));
-            }
-            let proto = u16::from_be_bytes([data[0], data[1]]);
-            ether_type(proto, &data[20..])?
+            let (head, rest) = data.split_at_checked(20).ok_or_else(|| short("SLL2"))?;
+            Ok(Inner::Ether(u16::from_be_bytes([head[0], head[1]]), rest))
         }
-        LinkType::Null | LinkType::Loop => {
-            if data.len() < 4 {
-                return Err(LinkError::Malformed("loopback header truncated".into()));
-            }
-            let raw = [data[0], data[1], data[2], data[3]];
+        _ => {
+            // NULL and LOOP: the address family, then the packet
+            let (head, rest) = data.split_at_checked(4).ok_or_else(|| short("loopback"))?;
+            let raw = [head[0], head[1], head[2], head[3]];
             let (be, le) = (u32::from_be_bytes(raw), u32::from_le_bytes(raw));
             let af = if link == LinkType::Loop { be } else if be < 256 { be } else { le };
             if af == 2 || af_is_ipv6(af) {
-                SlicedPacket::from_ip(&data[4..])
+                Ok(Inner::Ip(rest))
             } else {
-                return Err(LinkError::NotIp);
+                Err(LinkError::NotIp)
             }
         }
-    };
-    r.map_err(|e| LinkError::Malformed(e.to_string()))
+    }
 }
 
 /// Take apart a frame cut short by the snapshot length: the headers that are there,
@@ -110,71 +131,82 @@ fn ether_type(proto: u16, data: &[u8]) -> Result<Result<SlicedPacket<'_>, etherp
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use etherparse::{NetSlice, PacketBuilder, TransportSlice};
+/// A frame of the common kind: an unfragmented IPv4 or IPv6 packet carrying TCP or UDP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Common<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub transport: TcpUdp<'a>,
+}
 
-    fn udp_ipv4() -> Vec<u8> {
-        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(800, 2049);
-        let mut v = Vec::new();
-        b.write(&mut v, &[1, 2, 3, 4]).unwrap();
-        v
+/// The transport header and payload of a [`Common`] frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpUdp<'a> {
+    Tcp(TcpSlice<'a>),
+    Udp(UdpSlice<'a>),
+}
+
+/// Take apart a frame of the common kind with the slicers [`slice`] uses, layer by
+/// layer, without building a [`SlicedPacket`]. `Some` only when [`slice`] would succeed
+/// with an unfragmented IPv4 or IPv6 packet and a TCP or UDP header, and then with the
+/// same addresses and transport slice; `None` for every other frame, which [`slice`]
+/// takes apart or reports.
+pub fn slice_common(link: LinkType, data: &[u8]) -> Option<Common<'_>> {
+    let (src, dst, payload) = match link {
+        LinkType::Ethernet => ip_by_ether_type(Ethernet2Slice::from_slice_without_fcs(data).ok()?.payload())?,
+        LinkType::RawIp => ip(data)?,
+        LinkType::LinuxSll | LinkType::LinuxSll2 | LinkType::Null | LinkType::Loop => match inner(link, data).ok()? {
+            Inner::Ether(proto, rest) => ip_by_ether_type(EtherPayloadSlice { ether_type: EtherType(proto), len_source: LenSource::Slice, payload: rest })?,
+            Inner::Ip(rest) => ip(rest)?,
+        },
+    };
+    if payload.fragmented {
+        return None;
     }
+    let transport = match payload.ip_number {
+        IpNumber::TCP => TcpUdp::Tcp(TcpSlice::from_slice(payload.payload).ok()?),
+        IpNumber::UDP => TcpUdp::Udp(UdpSlice::from_slice(payload.payload).ok()?),
+        _ => return None,
+    };
+    Some(Common { src, dst, transport })
+}
 
-    fn udp_port(p: &SlicedPacket) -> u16 {
-        match &p.transport {
-            Some(TransportSlice::Udp(u)) => u.destination_port(),
-            _ => panic!("no udp"),
-        }
-    }
+/// The addresses of an IP packet and what it carries.
+type Ip<'a> = (IpAddr, IpAddr, IpPayloadSlice<'a>);
 
-    #[test]
-    fn ethernet_with_qinq() {
-        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
-            .double_vlan(etherparse::VlanId::try_new(10).unwrap(), etherparse::VlanId::try_new(20).unwrap())
-            .ipv6([1; 16], [2; 16], 64)
-            .udp(700, 2049);
-        let mut v = Vec::new();
-        b.write(&mut v, &[9; 8]).unwrap();
-        let p = slice(LinkType::Ethernet, &v).unwrap();
-        assert!(matches!(p.net, Some(NetSlice::Ipv6(_))));
-        assert_eq!(udp_port(&p), 2049);
-    }
+fn v4<'a>(s: &Ipv4Slice<'a>) -> Ip<'a> {
+    let h = s.header();
+    (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), s.payload().clone())
+}
 
-    #[test]
-    fn sll2_null_loop_raw() {
-        let ip = udp_ipv4();
-        let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0];
-        sll2.extend_from_slice(&ip);
-        assert_eq!(udp_port(&slice(LinkType::LinuxSll2, &sll2).unwrap()), 2049);
-        let mut null_le = vec![2, 0, 0, 0];
-        null_le.extend_from_slice(&ip);
-        assert_eq!(udp_port(&slice(LinkType::Null, &null_le).unwrap()), 2049);
-        let mut loop_be = vec![0, 0, 0, 2];
-        loop_be.extend_from_slice(&ip);
-        assert_eq!(udp_port(&slice(LinkType::Loop, &loop_be).unwrap()), 2049);
-        assert_eq!(udp_port(&slice(LinkType::RawIp, &ip).unwrap()), 2049);
-        // Linux cooked v1 on a loopback device (ARPHRD 772), as tcpdump -i any writes it
-        let mut sll = vec![0, 0, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00];
-        sll.extend_from_slice(&ip);
-        assert_eq!(udp_port(&slice(LinkType::LinuxSll, &sll).unwrap()), 2049);
-        // cut short by the snapshot length: only the lax slicer gets through
-        let cut = &sll[..sll.len() - 2];
-        assert!(slice(LinkType::LinuxSll, cut).is_err());
-        let lax = slice_lax(LinkType::LinuxSll, cut).unwrap();
-        assert!(matches!(lax.transport, Some(TransportSlice::Udp(_))));
-        // an ARP-like SLL2 frame is not IP, and a short one is malformed
-        let arp = [0x08, 0x06, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(slice(LinkType::LinuxSll2, &arp).unwrap_err(), LinkError::NotIp);
-        assert!(matches!(slice(LinkType::LinuxSll2, &arp[..5]), Err(LinkError::Malformed(_))));
-        assert!(matches!(slice(LinkType::RawIp, &ip[..10]), Err(LinkError::Malformed(_))));
-    }
+fn v6<'a>(s: &Ipv6Slice<'a>) -> Ip<'a> {
+    let h = s.header();
+    (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), s.payload().clone())
+}
 
-    #[test]
-    fn link_type_numbers() {
-        assert_eq!(LinkType::from_dlt(276), Some(LinkType::LinuxSll2));
-        assert_eq!(LinkType::from_dlt(197), None); // ERF
-        assert_eq!(LinkType::from_dlt(247), None); // InfiniBand
+/// An IP packet of either version, as [`SlicedPacket::from_ip`] takes it.
+fn ip(data: &[u8]) -> Option<Ip<'_>> {
+    match IpSlice::from_slice(data).ok()? {
+        IpSlice::Ipv4(s) => Some(v4(&s)),
+        IpSlice::Ipv6(s) => Some(v6(&s)),
     }
 }
+
+/// The IP packet behind an ether type and up to as many VLAN tags as [`SlicedPacket`]
+/// takes (it stops at one more, leaving the packet unsliced).
+fn ip_by_ether_type(mut p: EtherPayloadSlice<'_>) -> Option<Ip<'_>> {
+    for _ in 0..=SlicedPacket::LINK_EXTS_CAP {
+        match p.ether_type {
+            EtherType::IPV4 => return Ipv4Slice::from_slice(p.payload).ok().map(|s| v4(&s)),
+            EtherType::IPV6 => return Ipv6Slice::from_slice(p.payload).ok().map(|s| v6(&s)),
+            EtherType::VLAN_TAGGED_FRAME | EtherType::PROVIDER_BRIDGING | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
+                p = SingleVlanSlice::from_slice(p.payload).ok()?.payload();
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

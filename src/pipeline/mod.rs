@@ -10,7 +10,7 @@ pub use message::{Envelope, Facts};
 use message::{known_prog, Core};
 
 use crate::net::defrag::{Defrag, DefragResult};
-use crate::net::link::{self, LinkError, LinkType};
+use crate::net::link::{self, LinkError, LinkType, TcpUdp};
 use crate::net::roce::{Roce, Roce2, ROCE_V2_PORT};
 use crate::net::tcp::{Chunk, TcpCounters, TcpStream};
 use crate::net::{Endpoint, FastMap, FastSet, FlowKey, FrameRef, Transport, Ts};
@@ -207,6 +207,15 @@ impl Pipeline {
             c.truncated_frames += 1;
         }
         self.now = at.ts;
+        // Most frames: unfragmented IP carrying TCP or UDP, which `slice` would take apart
+        // the same way. Everything else (fragments, other protocols, errors) goes below.
+        if let Some(f) = link::slice_common(link, data) {
+            match &f.transport {
+                TcpUdp::Tcp(t) => self.tcp(f.src, f.dst, t, 0, at, sink),
+                TcpUdp::Udp(u) => self.udp(f.src, f.dst, u.source_port(), u.destination_port(), u.payload(), false, at, sink),
+            }
+            return;
+        }
         let sliced = match link::slice(link, data) {
             Ok(s) => s,
             Err(LinkError::NotIp) => {
