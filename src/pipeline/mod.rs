@@ -426,7 +426,10 @@ impl Pipeline {
 
     /// End of input: flush every flow and count what never completed.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
-        let keys: Vec<FlowKey> = self.flows_iter().map(|(k, _)| k).collect();
+        // Flows close in a fixed order (by endpoints), so that what they still hold
+        // comes out the same way on every run.
+        let mut keys: Vec<FlowKey> = self.flows_iter().map(|(k, _)| k).collect();
+        keys.sort_unstable_by_key(|k| (k.src, k.dst, k.transport));
         for k in keys {
             self.close(&k, sink);
         }
