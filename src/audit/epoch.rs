@@ -63,7 +63,8 @@ pub struct Evidence {
     pub kind: EvidenceKind,
     pub at: FrameRef,
     pub client: Option<IpAddr>,
-    pub note: String,
+    /// What the evidence is, for people (mostly fixed texts: no copy for those).
+    pub note: std::borrow::Cow<'static, str>,
 }
 
 /// Three-valued answers: proven by the wire, depending on the assumed grace length, no.
@@ -182,7 +183,7 @@ mod tests {
     }
 
     fn ev(kind: EvidenceKind, s: i64) -> Evidence {
-        Evidence { kind, at: at(s), client: None, note: String::new() }
+        Evidence { kind, at: at(s), client: None, note: "".into() }
     }
 
     const G: Ts = 90_000_000_000;

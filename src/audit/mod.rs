@@ -617,7 +617,7 @@ impl Auditor {
                 }
             }
             LockEventKind::Refused(s) if reclaim => {
-                self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at, client: Some(client), note: format!("NLM reclaim refused {}", s.name()) }, false);
+                self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at, client: Some(client), note: format!("NLM reclaim refused {}", s.name()).into() }, false);
                 self.count_reclaim(server, at.ts, outcome(s.name()));
                 self.server(server).refused(at.ts, client, caller, at);
             }
@@ -650,8 +650,13 @@ impl Auditor {
         self.v4_seen.insert(server, list.len());
         for v in new {
             let client = Some(v.client_addr);
-            let note = format!("NFSv4.{} {} {}", v.minor, v.op, crate::proto::nfs4::status_name(v.status).unwrap_or("NFS4_OK"));
-            let ev = |kind| Evidence { kind, at: v.at, client, note: note.clone() };
+            let mut note = String::with_capacity(48);
+            note.push_str(&verdict::protocol_label(true, v.minor));
+            note.push(' ');
+            note.push_str(v.op);
+            note.push(' ');
+            note.push_str(crate::proto::nfs4::status_name(v.status).unwrap_or("NFS4_OK"));
+            let ev = move |kind| Evidence { kind, at: v.at, client, note: note.into() };
             let owner = v.client_owner.clone().unwrap_or_default();
             let epoch_now = |a: &Self| a.servers.get(&server).and_then(|sa| sa.epochs.last()).map_or(0, |e| e.index);
             match v.kind {
@@ -767,7 +772,7 @@ impl Auditor {
                     }
                 }
                 for s in servers {
-                    let ev = Evidence { kind: EvidenceKind::ServerNotify, at: m.at, client: Some(m.dst.ip), note: format!("SM_NOTIFY {name} state {state}") };
+                    let ev = Evidence { kind: EvidenceKind::ServerNotify, at: m.at, client: Some(m.dst.ip), note: format!("SM_NOTIFY {name} state {state}").into() };
                     self.evidence(s, ev, false);
                 }
             }

@@ -81,7 +81,7 @@ fn epoch_report(a: &Auditor, ip: IpAddr, e: &Epoch) -> EpochReport {
         start_before: e.start_hi,
         failover_from: e.failover_from,
         evidence,
-        first_evidence: e.evidence.first().map(|ev| ev.note.clone()),
+        first_evidence: e.evidence.first().map(|ev| ev.note.to_string()),
         in_grace_until: e.in_grace_until,
         grace_over_from: e.grace_over_from,
         grace_end_ts: e.restarted.then_some(end as f64 / 1e9),
