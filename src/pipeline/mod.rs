@@ -410,11 +410,12 @@ impl Pipeline {
     }
 
     /// Make room in the flow table: drop flows idle for 5 minutes, else the oldest
-    /// tenth. Their held data is flushed as gaps first.
+    /// tenth. Their held data is flushed as gaps first. Flows last seen at the same
+    /// moment go by endpoints, so that the same ones go on every run.
     fn evict(&mut self) {
         let horizon = self.now - 300_000_000_000;
         let mut idle: Vec<(Ts, FlowKey)> = self.flows_iter().map(|(k, f)| (f.last_seen, k)).collect();
-        idle.sort_unstable_by_key(|(t, _)| *t);
+        idle.sort_unstable_by_key(|(t, k)| (*t, k.src, k.dst, k.transport));
         let n_old = idle.iter().take_while(|(t, _)| *t < horizon).count();
         let n = n_old.max(self.n_flows / 10).max(1);
         let mut sink = NullSink;

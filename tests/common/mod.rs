@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod damage;
+
 use gracewatch::capture::{self, Input, RunReport};
 use gracewatch::pipeline::{Config, Sink};
 use gracewatch::rpc::{Kind, Message};
