@@ -73,6 +73,30 @@ impl<F: Fn(&[u8]) -> bool> RecordStart for F {
 
 /// The most reserved at once for a record gathered from several segments.
 const RESERVE_MAX: usize = 256 << 10;
+/// The largest emptied record buffer kept for the next record.
+const SPARE_MAX: usize = 4 << 20;
+
+thread_local! {
+    /// One emptied record buffer per thread, handed to the next record that spans
+    /// segments: large records (NFS READ and WRITE) then reuse memory instead of asking
+    /// the allocator, and the system, for it each time.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+fn spare() -> Vec<u8> {
+    SPARE.with(|s| s.take())
+}
+
+fn give_back(mut v: Vec<u8>) {
+    if v.capacity() == 0 || v.capacity() > SPARE_MAX {
+        return;
+    }
+    v.clear();
+    SPARE.with(|s| {
+        let kept = s.take();
+        s.set(if kept.capacity() >= v.capacity() { kept } else { v });
+    });
+}
 
 #[derive(Debug)]
 pub struct RecordParser {
@@ -174,6 +198,7 @@ impl RecordParser {
                     if !self.dropping {
                         if self.buf.capacity() == 0 {
                             // Room for the fragment at once (it is within the cap), up to a bound.
+                            self.buf = spare();
                             self.buf.reserve_exact((remaining as usize).min(RESERVE_MAX));
                         }
                         self.buf.extend_from_slice(&data[..n]);
@@ -205,8 +230,8 @@ impl RecordParser {
         }
         self.dropping = false;
         // Most records never need the buffer: it is not kept between them, so that
-        // thousands of idle connections hold no memory.
-        self.buf = Vec::new();
+        // thousands of idle connections hold no memory (the thread keeps one spare).
+        give_back(std::mem::take(&mut self.buf));
     }
 
     fn emit_partial(&mut self, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
@@ -316,6 +341,38 @@ impl RecordParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emptied_record_buffers_are_kept_for_the_next_record() {
+        let _ = spare();
+        let mut big = Vec::with_capacity(SPARE_MAX + 1);
+        big.push(1u8);
+        give_back(big);
+        assert_eq!(spare().capacity(), 0, "a buffer over the bound is let go");
+        let mut v = Vec::with_capacity(100_000);
+        v.extend_from_slice(&[7; 10]);
+        give_back(v);
+        give_back(Vec::with_capacity(10));
+        let s = spare();
+        assert!(s.capacity() >= 100_000 && s.is_empty(), "the larger one is kept, emptied");
+        assert_eq!(spare().capacity(), 0, "and handed out once");
+        // Records spanning segments come out whole, one after another, through the spare.
+        let rec = |n: u8| {
+            let mut r = (0x8000_0000u32 | 300).to_be_bytes().to_vec();
+            r.extend(std::iter::repeat_n(n, 300));
+            r
+        };
+        let mut p = RecordParser::new(1 << 20, false);
+        let mut got = Vec::new();
+        for n in 1..=3u8 {
+            let r = rec(n);
+            for part in r.chunks(100) {
+                p.feed(part, FrameRef::default(), &plausible, &mut |b: &[u8], _| got.push(b.to_vec()));
+            }
+        }
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().enumerate().all(|(i, b)| b.len() == 300 && b.iter().all(|&x| x == i as u8 + 1)));
+    }
 
     fn rec(last: bool, body: &[u8]) -> Vec<u8> {
         let mut v = ((body.len() as u32) | if last { 0x8000_0000 } else { 0 }).to_be_bytes().to_vec();
