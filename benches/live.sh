@@ -43,15 +43,9 @@ sleep 1
 gwpid=$(cat "$out/pid")
 frames=$(capinfos -c -M "$cap" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
 ip netns exec "$ns" tcpreplay -q -i lo --mbps="$mbps" "$cap" > "$out/replay.txt" 2>&1 || { cat "$out/replay.txt"; exit 1; }
-# Stop the capture; a capture loop waiting on the idle interface wakes at the next
-# frame, so replay a couple more until it is gone.
+# Let the last kernel block reach gracewatch, then stop the capture.
 sleep 2
 kill -INT "$gwpid"
-for _ in $(seq 1 50); do
-  kill -0 "$gwpid" 2>/dev/null || break
-  ip netns exec "$ns" tcpreplay -q -i lo --limit=2 "$cap" >/dev/null 2>&1 || true
-  sleep 0.2
-done
 while kill -0 "$gwpid" 2>/dev/null; do sleep 0.2; done
 gwpid=
 echo "capture: $cap ($frames frames) replayed onto lo at $mbps Mbit/s in a private namespace"

@@ -120,3 +120,50 @@ fn live_audit_gives_the_file_audits_verdicts() {
     assert_eq!(ids(&got), ids(&want), "live audit verdicts");
     assert!(stderr.contains("packets received by filter"), "{stderr}");
 }
+
+/// libpcap can wait for ever on an interface that carries nothing: `--duration` and an
+/// interrupt must still end the capture, with its counts, in either delivery mode.
+#[test]
+fn live_capture_on_an_idle_interface_ends_on_duration_and_on_interrupt() {
+    if !is_root() || !have("ip") {
+        return skip("live capture needs root and iproute2");
+    }
+    let name = format!("gw-idle-{}", std::process::id());
+    if !Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success()) {
+        return skip("cannot create a network namespace here");
+    }
+    let ns = Netns(name);
+    assert!(Command::new("ip").args(["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"]).status().unwrap().success());
+    // `ip netns exec` execs the command: the child is gracewatch itself.
+    let run = |extra: &[&str], interrupt: bool| {
+        let mut gw = Command::new("ip")
+            .args(["netns", "exec", &ns.0, env!("CARGO_BIN_EXE_gracewatch"), "decode", "-i", "lo"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if interrupt {
+            std::thread::sleep(Duration::from_millis(800));
+            // SAFETY: kill has no memory preconditions; the pid is our child's.
+            assert_eq!(unsafe { libc::kill(gw.id() as libc::pid_t, libc::SIGINT) }, 0);
+        }
+        let start = Instant::now();
+        while gw.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let ended = gw.try_wait().unwrap().is_some();
+        if !ended {
+            let _ = gw.kill();
+        }
+        let out = gw.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(ended, "{extra:?} (interrupt: {interrupt}) still capturing after 30 s; stderr: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {stderr}");
+        assert!(stderr.contains("0 packets received by filter"), "{extra:?}: {stderr}");
+    };
+    run(&["--duration", "1"], false);
+    run(&["--duration", "1", "--immediate-mode"], false);
+    run(&[], true);
+    run(&["--immediate-mode", "-B", "1024"], true);
+}

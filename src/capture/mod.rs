@@ -235,6 +235,13 @@ pub struct LiveOptions {
     pub snaplen: i32,
     pub count: Option<u64>,
     pub duration: Option<Duration>,
+    /// Size of the kernel ring libpcap captures into.
+    pub buffer_bytes: i32,
+    /// Deliver each packet at once. Off, the kernel fills whole blocks with packets of
+    /// their real size (TPACKET_V3) and hands them over when full or after the timeout;
+    /// on, every slot of the ring is as large as the biggest packet the interface can
+    /// carry (64 KiB on lo), so the same buffer holds far fewer packets.
+    pub immediate: bool,
 }
 
 /// libpcap's own counts at the end of a live capture.
@@ -244,6 +251,9 @@ pub struct LiveStats {
     pub dropped: u32,
     pub if_dropped: u32,
 }
+
+/// Longest wait before libpcap hands over what it has (and the stop flag is looked at).
+const LIVE_TIMEOUT_MS: i32 = 100;
 
 pub struct LiveSource {
     cap: Capture<Active>,
@@ -260,9 +270,9 @@ impl LiveSource {
         let cap = inactive
             .snaplen(snaplen)
             .promisc(true)
-            .immediate_mode(true)
-            .timeout(100)
-            .buffer_size(64 << 20)
+            .immediate_mode(opts.immediate)
+            .timeout(LIVE_TIMEOUT_MS)
+            .buffer_size(opts.buffer_bytes)
             .precision(Precision::Nano)
             .open()
             .map_err(|e| live(permission_msg(&e.to_string())))?;
@@ -277,17 +287,43 @@ impl LiveSource {
     }
 
     /// Capture until `-c`, `--duration` or `stop`; returns libpcap's counts.
+    ///
+    /// libpcap may wait for the next packet for ever on an idle interface, so a
+    /// watcher thread breaks its loop once `stop` is set or the duration is over.
     pub fn run(&mut self, stop: &AtomicBool, f: &mut dyn FnMut(Frame<'_>)) -> Result<LiveStats> {
         let started = Instant::now();
+        let breaker = self.cap.breakloop_handle();
+        let duration = self.opts.duration;
+        let done = AtomicBool::new(false);
+        let r = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    if stop.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= d) {
+                        breaker.breakloop();
+                        return;
+                    }
+                    std::thread::sleep(WATCH_EVERY);
+                }
+            });
+            let r = self.read(stop, started, f);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        r?;
+        let s = self.cap.stats().map_err(|e| Error::Live { iface: self.opts.iface.clone(), msg: e.to_string() })?;
+        Ok(LiveStats { received: s.received, dropped: s.dropped, if_dropped: s.if_dropped })
+    }
+
+    fn read(&mut self, stop: &AtomicBool, started: Instant, f: &mut dyn FnMut(Frame<'_>)) -> Result<()> {
         loop {
             if stop.load(Ordering::Relaxed) {
-                break;
+                return Ok(());
             }
             if self.opts.count.is_some_and(|c| self.frames >= c) {
-                break;
+                return Ok(());
             }
             if self.opts.duration.is_some_and(|d| started.elapsed() >= d) {
-                break;
+                return Ok(());
             }
             match self.cap.next_packet() {
                 Ok(p) => {
@@ -296,13 +332,16 @@ impl LiveSource {
                     f(Frame { at, link: self.link, data: p.data, orig_len: p.header.len });
                 }
                 Err(pcap::Error::TimeoutExpired) => continue,
+                // The watcher broke the loop: the flags above say why.
+                Err(pcap::Error::NoMorePackets) => continue,
                 Err(e) => return Err(Error::Live { iface: self.opts.iface.clone(), msg: e.to_string() }),
             }
         }
-        let s = self.cap.stats().map_err(|e| Error::Live { iface: self.opts.iface.clone(), msg: e.to_string() })?;
-        Ok(LiveStats { received: s.received, dropped: s.dropped, if_dropped: s.if_dropped })
     }
 }
+
+/// How often the live watcher looks at the stop flag and the clock.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 fn permission_msg(s: &str) -> String {
     if s.contains("permitted") || s.contains("permission") {

@@ -51,6 +51,13 @@ pub struct InputArgs {
     /// Stop after this many seconds (live capture).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
+    /// Kernel capture buffer for live capture, in KiB (as tcpdump's -B).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KiB", default_value_t = 65_536)]
+    pub buffer_kib: u32,
+    /// Live capture: hand each packet over as it arrives instead of in kernel blocks
+    /// delivered at least every 100 ms (fewer packets fit the kernel buffer).
+    #[arg(long)]
+    pub immediate_mode: bool,
     /// Largest RPC record buffered; larger ones are skipped and counted.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub record_cap: u32,
@@ -68,7 +75,18 @@ impl InputArgs {
                 Some(d) => Some(Duration::from_secs_f64(d)),
                 None => None,
             };
-            return Ok(Input::Live(LiveOptions { iface: iface.clone(), filter, snaplen: self.snaplen, count: self.count, duration }));
+            if self.buffer_kib == 0 || self.buffer_kib > 4 << 20 {
+                anyhow::bail!("--buffer-size must be between 1 and 4194304 KiB");
+            }
+            return Ok(Input::Live(LiveOptions {
+                iface: iface.clone(),
+                filter,
+                snaplen: self.snaplen,
+                count: self.count,
+                duration,
+                buffer_bytes: self.buffer_kib as i32 * 1024,
+                immediate: self.immediate_mode,
+            }));
         }
         if !self.filter.is_empty() {
             anyhow::bail!("a filter expression applies to live capture (-i) only; got {:?}", self.filter.join(" "));
