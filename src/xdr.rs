@@ -237,7 +237,16 @@ pub struct XStr<'a>(pub &'a [u8]);
 
 impl XStr<'_> {
     pub fn as_str_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.0)
+        lossy(self.0)
+    }
+}
+
+/// Bytes as text, invalid UTF-8 replaced by U+FFFD. Names on the wire are nearly always
+/// valid, and checking that first is several times cheaper than replacing as it goes.
+pub fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 
@@ -322,6 +331,14 @@ impl Enc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lossy_borrows_valid_text_and_replaces_the_rest() {
+        assert!(matches!(lossy(b"client-17.lab"), std::borrow::Cow::Borrowed("client-17.lab")));
+        assert_eq!(lossy("h\u{f6}st".as_bytes()), "h\u{f6}st");
+        assert_eq!(lossy(b"a\xffb\xc3"), "a\u{fffd}b\u{fffd}");
+        assert_eq!(XStr(b"\xe2\x82").as_str_lossy(), "\u{fffd}");
+    }
 
     #[test]
     fn opaque_pads_and_bounds() {

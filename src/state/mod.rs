@@ -203,7 +203,7 @@ pub(crate) fn copy(b: &[u8]) -> Vec<u8> {
 }
 
 pub(crate) fn text(x: XStr<'_>) -> String {
-    String::from_utf8_lossy(&x.0[..x.0.len().min(MAX_OWNED)]).into_owned()
+    crate::xdr::lossy(&x.0[..x.0.len().min(MAX_OWNED)]).into_owned()
 }
 
 /// Rebuilds state from RPC messages; see the module documentation.

@@ -39,7 +39,7 @@ fn needs_call(r: &OpRes<'_>) -> bool {
 }
 
 fn join(dir: &str, name: &[u8]) -> String {
-    let name = String::from_utf8_lossy(name);
+    let name = crate::xdr::lossy(name);
     if dir.ends_with('/') {
         format!("{dir}{name}")
     } else {
