@@ -914,6 +914,10 @@ fn v4_client_name(intern: &mut Interner, client: Option<&crate::state::nfs4::Nfs
 /// The address a client name spells, when it is exactly an address's text (so that a
 /// name and an address of the same client meet).
 fn as_address(name: &str) -> Option<IpAddr> {
+    // Host names (the common case) have a letter beyond a–f or a dash: no parse.
+    if !name.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':') {
+        return None;
+    }
     name.parse::<IpAddr>().ok().filter(|ip| ip.to_string() == name)
 }
 

@@ -173,3 +173,16 @@ fn a_reset_from_the_new_instance_is_not_the_old_ones_sign_of_life() {
     let e = &h.t.servers()[&srv_ip(SRV)].epochs[1];
     assert_eq!(e.start_lo, Some(fin));
 }
+
+#[test]
+fn client_names_that_spell_an_address_meet_the_address() {
+    assert_eq!(as_address("10.0.0.7"), Some("10.0.0.7".parse().unwrap()));
+    assert_eq!(as_address("fd00::7"), Some("fd00::7".parse().unwrap()));
+    assert_eq!(as_address("::ffff:10.0.0.7"), Some("::ffff:10.0.0.7".parse().unwrap()));
+    // Not exactly the address's own text, or not an address at all.
+    assert_eq!(as_address("010.0.0.7"), None);
+    assert_eq!(as_address("FD00::7"), None);
+    assert_eq!(as_address("client-c"), None);
+    assert_eq!(as_address("cafe"), None);
+    assert_eq!(as_address(""), None);
+}
