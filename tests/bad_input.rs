@@ -157,12 +157,12 @@ fn stdin_and_usage_errors() {
 
 #[test]
 fn live_capture_buffer_size_out_of_range() {
-    for b in ["0", "4194305"] {
+    for b in ["0", "2097152", "4194304"] {
         let o = gracewatch(&["decode", "-i", "lo", "-B", b, "-c", "1"]);
         assert_eq!(o.status.code(), Some(2));
         let e = stderr_line(&o);
         assert_eq!(e.lines().count(), 1, "{e}");
-        assert!(e.contains("--buffer-size must be between 1 and 4194304 KiB"), "{e}");
+        assert!(e.contains("--buffer-size must be between 1 and 2097151 KiB"), "{e}");
     }
 }
 

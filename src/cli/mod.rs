@@ -75,16 +75,18 @@ impl InputArgs {
                 Some(d) => Some(Duration::from_secs_f64(d)),
                 None => None,
             };
-            if self.buffer_kib == 0 || self.buffer_kib > 4 << 20 {
-                anyhow::bail!("--buffer-size must be between 1 and 4194304 KiB");
-            }
+            // libpcap takes the size in bytes as a C int.
+            let buffer_bytes = i32::try_from(u64::from(self.buffer_kib) * 1024).ok().filter(|b| *b > 0);
+            let Some(buffer_bytes) = buffer_bytes else {
+                anyhow::bail!("--buffer-size must be between 1 and {} KiB", i32::MAX / 1024);
+            };
             return Ok(Input::Live(LiveOptions {
                 iface: iface.clone(),
                 filter,
                 snaplen: self.snaplen,
                 count: self.count,
                 duration,
-                buffer_bytes: self.buffer_kib as i32 * 1024,
+                buffer_bytes,
                 immediate: self.immediate_mode,
             }));
         }
