@@ -46,7 +46,7 @@ pub fn frames(data: &[u8]) {
 pub fn records(data: &[u8]) {
     let mut r = RecordParser::new(4096, data.first().is_some_and(|b| b & 1 == 1));
     let start = |b: &[u8]| msg::plausible_call(b, &|_| true) || msg::plausible_reply(b);
-    let mut sink = |rec: &[u8], _info: crate::rpc::record::RecordInfo| message(rec);
+    let mut sink = |rec: crate::rpc::record::RecBytes<'_>, _info: crate::rpc::record::RecordInfo| message(&rec);
     for (i, c) in data.chunks(97).enumerate() {
         if c[0] == 0 && c.len() > 1 {
             r.gap(c[1] as u64, &mut sink);

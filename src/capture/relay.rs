@@ -7,6 +7,7 @@
 //! memory in flight is a few batches.
 
 use crate::pipeline::{Envelope, NetEvent, Sink};
+use crate::rpc::record;
 use crate::rpc::Message;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -21,6 +22,8 @@ const KEEP_BYTES: usize = 4 << 20;
 
 enum Item {
     Msg { env: Envelope, start: usize, end: usize },
+    /// A message gathered from several segments, in its own buffer (`owned[i]`).
+    Owned { env: Envelope, i: usize },
     Net(NetEvent),
 }
 
@@ -28,6 +31,10 @@ enum Item {
 struct Batch {
     bytes: Vec<u8>,
     items: Vec<Item>,
+    /// Record buffers taken from the reader's record parsers: they come back with the
+    /// emptied batch, to gather later records in.
+    owned: Vec<Vec<u8>>,
+    owned_bytes: usize,
 }
 
 /// The reader side: a sink that batches what the pipeline hands it.
@@ -54,7 +61,7 @@ pub fn pair(bodies: bool) -> (Relay, Unrelay) {
 impl Relay {
     fn push(&mut self, item: Item) {
         self.batch.items.push(item);
-        if self.batch.items.len() >= BATCH_ITEMS || self.batch.bytes.len() >= BATCH_BYTES {
+        if self.batch.items.len() >= BATCH_ITEMS || self.batch.bytes.len() + self.batch.owned_bytes >= BATCH_BYTES {
             self.flush();
         }
     }
@@ -64,7 +71,10 @@ impl Relay {
         if self.batch.items.is_empty() {
             return;
         }
-        let next = self.empties.try_recv().unwrap_or_default();
+        let mut next = self.empties.try_recv().unwrap_or_default();
+        for v in next.owned.drain(..) {
+            record::give_back(v);
+        }
         let full = std::mem::replace(&mut self.batch, next);
         let _ = self.tx.send(full);
     }
@@ -94,6 +104,14 @@ impl Sink for Relay {
         self.batch.bytes.extend_from_slice(bytes);
         self.push(Item::Msg { env: *env, start, end: start + bytes.len() });
     }
+
+    fn envelope_gathered(&mut self, env: &Envelope, buf: &mut Vec<u8>) {
+        let b = &mut self.batch;
+        b.owned_bytes += buf.len();
+        b.owned.push(std::mem::take(buf));
+        let i = b.owned.len() - 1;
+        self.push(Item::Owned { env: *env, i });
+    }
 }
 
 impl Unrelay {
@@ -103,20 +121,23 @@ impl Unrelay {
             for item in &b.items {
                 match item {
                     Item::Net(e) => sink.net_event(e),
-                    Item::Msg { env, start, end } => {
-                        let bytes = &b.bytes[*start..*end];
-                        if let Some(m) = env.open(bytes, self.bodies) {
-                            sink.record(env, bytes, &m);
-                        }
-                    }
+                    Item::Msg { env, start, end } => open(sink, env, &b.bytes[*start..*end], self.bodies),
+                    Item::Owned { env, i } => open(sink, env, &b.owned[*i], self.bodies),
                 }
             }
             b.items.clear();
+            b.owned_bytes = 0;
             b.bytes.clear();
             if b.bytes.capacity() > KEEP_BYTES {
                 b.bytes = Vec::new();
             }
             let _ = self.empties.try_send(b);
         }
+    }
+}
+
+fn open(sink: &mut dyn Sink, env: &Envelope, bytes: &[u8], bodies: bool) {
+    if let Some(m) = env.open(bytes, bodies) {
+        sink.record(env, bytes, &m);
     }
 }

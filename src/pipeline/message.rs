@@ -7,7 +7,7 @@ use crate::net::{FastMap, FastSet, FlowKey, FrameRef, Transport};
 use crate::proto::{self, CallBody, ReplyBody};
 use crate::rpc::matcher::{CallKey, CallOutcome, Matcher, Pending, ReplyOutcome};
 use crate::rpc::msg::{self, Header};
-use crate::rpc::record::{RecordInfo, RecordParser, HUNT_GIVE_UP};
+use crate::rpc::record::{RecBytes, RecordInfo, RecordParser, HUNT_GIVE_UP};
 use crate::rpc::{GssService, Kind, Message, ProcId, ReplyStat};
 use std::net::IpAddr;
 
@@ -67,7 +67,7 @@ impl Core {
                 let strict = *role == Role::Unknown;
                 let start = |b: &[u8]| msg::plausible_call(b, &hunt_prog) || (!strict && msg::plausible_reply(b));
                 let mut found = false;
-                rec.feed(d, at, &start, &mut |r: &[u8], info: RecordInfo| {
+                rec.feed(d, at, &start, &mut |r: RecBytes<'_>, info: RecordInfo| {
                     found = true;
                     self.record(key, info.at, r, info.partial, sink);
                 });
@@ -82,8 +82,8 @@ impl Core {
     }
 
     /// One complete RPC message (a TCP record or a UDP datagram).
-    pub(super) fn record(&mut self, key: &FlowKey, at: FrameRef, bytes: &[u8], partial: bool, sink: &mut dyn Sink) {
-        let (header, body) = match msg::parse(bytes) {
+    pub(super) fn record(&mut self, key: &FlowKey, at: FrameRef, mut rec: RecBytes<'_>, partial: bool, sink: &mut dyn Sink) {
+        let (header, body) = match msg::parse(&rec) {
             Ok(x) => x,
             Err(_) => {
                 if partial {
@@ -119,17 +119,21 @@ impl Core {
             }
         };
         let mut env = Envelope { at, key: *key, partial, facts };
-        if sink.envelopes_only() && !env.teaches() {
+        let teaches = env.teaches(body);
+        if sink.envelopes_only() && !teaches {
             // Nothing here needs the message: only calls are matched.
             if let (Header::Call(h), Facts::Call { id, gss, retransmit }) = (&header, &mut env.facts) {
                 let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
                 *retransmit = matches!(self.matcher.call(ck, Pending { id: *id, at, gss: *gss, lookup: None }), CallOutcome::Retransmit);
             }
-            sink.envelope(&env, bytes);
+            match &mut rec {
+                RecBytes::Lent(b) => sink.envelope(&env, b),
+                RecBytes::Gathered(v) => sink.envelope_gathered(&env, v),
+            }
             return;
         }
         // A relay decodes bodies on its own thread: here only what the pipeline learns from.
-        let bodies = self.cfg.decode_bodies && (sink.bodies() || env.teaches());
+        let bodies = self.cfg.decode_bodies && (sink.bodies() || teaches);
         let Some(mut m) = env.message(header, body, bodies) else { return };
         match &mut m.kind {
             Kind::Call { header: h, id, body, retransmit } => {
@@ -153,7 +157,7 @@ impl Core {
             }
             Kind::Reply { .. } => {}
         }
-        sink.record(&env, bytes, &m);
+        sink.record(&env, &rec, &m);
     }
 
     /// Remember a port from a portmap GETPORT or rpcbind GETADDR answer.
@@ -217,9 +221,9 @@ impl Envelope {
         }
     }
 
-    /// Whether the pipeline itself needs the decoded body: portmap answers teach ports,
-    /// NFSv4 calls name callback programs.
-    fn teaches(&self) -> bool {
+    /// Whether the pipeline itself needs the decoded body (`body`: the bytes after the
+    /// RPC header): portmap answers teach ports, NFSv4 calls may name callback programs.
+    fn teaches(&self, body: &[u8]) -> bool {
         let id = match self.facts {
             Facts::Call { id, .. } => id,
             Facts::Reply { pending, .. } => match pending {
@@ -227,7 +231,8 @@ impl Envelope {
                 None => return false,
             },
         };
-        id.prog == proto::PORTMAP || (id.prog == proto::NFS && id.vers == 4 && !id.cb && self.is_call())
+        id.prog == proto::PORTMAP
+            || (id.prog == proto::NFS && id.vers == 4 && !id.cb && self.is_call() && proto::nfs4::may_name_cb_program(body))
     }
 
     fn is_call(&self) -> bool {

@@ -17,7 +17,7 @@ use crate::net::{Endpoint, FastMap, FastSet, FlowKey, FrameRef, Transport, Ts};
 use crate::proto;
 use crate::rpc::matcher::{MatchCounters, Matcher};
 use crate::rpc::msg;
-use crate::rpc::record::{RecordCounters, RecordParser};
+use crate::rpc::record::{RecBytes, RecordCounters, RecordParser};
 use crate::rpc::Message;
 use etherparse::{NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
 use serde::Serialize;
@@ -90,6 +90,11 @@ pub trait Sink {
     }
     /// A message as its envelope and bytes (for sinks with [`Sink::envelopes_only`]).
     fn envelope(&mut self, _env: &Envelope, _bytes: &[u8]) {}
+    /// The same for a message gathered from several segments: the sink may take the
+    /// buffer (leaving it empty) instead of copying the bytes.
+    fn envelope_gathered(&mut self, env: &Envelope, buf: &mut Vec<u8>) {
+        self.envelope(env, buf)
+    }
 }
 
 /// The pipeline's own counters, reported by `stats` and with every verdict.
@@ -286,8 +291,8 @@ impl Pipeline {
             let ep = |ip| Endpoint { ip, port: ROCE_V2_PORT };
             let key = FlowKey { src: ep(src), dst: ep(dst), transport: Transport::Rdma };
             match self.roce.packet(src, dst, payload) {
-                Roce::Rpc { msg, partial: p } => self.core.record(&key, at, msg, p || partial, sink),
-                Roce::RpcOwned { msg, partial: p } => self.core.record(&key, at, &msg, p || partial, sink),
+                Roce::Rpc { msg, partial: p } => self.core.record(&key, at, RecBytes::Lent(msg), p || partial, sink),
+                Roce::RpcOwned { mut msg, partial: p } => self.core.record(&key, at, RecBytes::Gathered(&mut msg), p || partial, sink),
                 Roce::Other => {}
                 Roce::Malformed => self.core.counters.malformed_rpc += 1,
             }
@@ -302,7 +307,7 @@ impl Pipeline {
             || msg::plausible_call(payload, &|p| known_prog(p, &core.cb_progs))
             || (msg::plausible_reply(payload) && core.reply_pending(&key, payload));
         if rpc {
-            core.record(&key, at, payload, partial, sink);
+            core.record(&key, at, RecBytes::Lent(payload), partial, sink);
         }
     }
 

@@ -60,6 +60,26 @@ enum State {
     Hunt,
 }
 
+/// A record's bytes as handed on: lent from the stream data, or gathered in the
+/// parser's buffer, which the receiver may take (leaving it empty) rather than copy.
+pub enum RecBytes<'a> {
+    Lent(&'a [u8]),
+    Gathered(&'a mut Vec<u8>),
+}
+
+impl std::ops::Deref for RecBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            RecBytes::Lent(b) => b,
+            RecBytes::Gathered(v) => v,
+        }
+    }
+}
+
+/// What receives each record.
+pub type OnRecord<'f> = dyn FnMut(RecBytes<'_>, RecordInfo) + 'f;
+
 /// What the hunter accepts as the start of a record.
 pub trait RecordStart {
     fn plausible(&self, at: &[u8]) -> bool;
@@ -75,26 +95,44 @@ impl<F: Fn(&[u8]) -> bool> RecordStart for F {
 const RESERVE_MAX: usize = 256 << 10;
 /// The largest emptied record buffer kept for the next record.
 const SPARE_MAX: usize = 4 << 20;
+/// The most memory held in emptied record buffers per thread.
+const SPARE_TOTAL: usize = 8 << 20;
 
 thread_local! {
-    /// One emptied record buffer per thread, handed to the next record that spans
-    /// segments: large records (NFS READ and WRITE) then reuse memory instead of asking
-    /// the allocator, and the system, for it each time.
-    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Emptied record buffers, handed to the next records that span segments: large
+    /// records (NFS READ and WRITE) then reuse memory instead of asking the allocator,
+    /// and the system, for it each time. Buffers come back from the parser itself or,
+    /// when a receiver took a record's buffer, from that receiver once it is done.
+    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The largest kept buffer (empty), or a new one.
 fn spare() -> Vec<u8> {
-    SPARE.with(|s| s.take())
+    SPARE.with(|s| {
+        let mut s = s.borrow_mut();
+        let best = (0..s.len()).max_by_key(|&i| s[i].capacity());
+        best.map(|i| s.swap_remove(i)).unwrap_or_default()
+    })
 }
 
-fn give_back(mut v: Vec<u8>) {
+/// Keep an emptied record buffer for a later record, within the per-thread bound
+/// (preferring larger buffers).
+pub fn give_back(mut v: Vec<u8>) {
     if v.capacity() == 0 || v.capacity() > SPARE_MAX {
         return;
     }
     v.clear();
     SPARE.with(|s| {
-        let kept = s.take();
-        s.set(if kept.capacity() >= v.capacity() { kept } else { v });
+        let mut s = s.borrow_mut();
+        let mut held: usize = s.iter().map(Vec::capacity).sum();
+        while held + v.capacity() > SPARE_TOTAL {
+            let Some(i) = (0..s.len()).min_by_key(|&i| s[i].capacity()) else { return };
+            if s[i].capacity() >= v.capacity() {
+                return;
+            }
+            held -= s.swap_remove(i).capacity();
+        }
+        s.push(v);
     });
 }
 
@@ -145,7 +183,7 @@ impl RecordParser {
     }
 
     /// Feed stream data; `on_record` gets each complete record (without marks).
-    pub fn feed(&mut self, mut data: &[u8], at: FrameRef, start: &dyn RecordStart, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
+    pub fn feed(&mut self, mut data: &[u8], at: FrameRef, start: &dyn RecordStart, on_record: &mut OnRecord<'_>) {
         while !data.is_empty() {
             match self.state {
                 State::Hunt => {
@@ -183,7 +221,7 @@ impl RecordParser {
                     // Fast path: a whole single-fragment record in this chunk.
                     if last && !self.dropping && self.buf.is_empty() && data.len() >= len as usize {
                         self.counters.records += 1;
-                        on_record(&data[..len as usize], RecordInfo { at, partial: false });
+                        on_record(RecBytes::Lent(&data[..len as usize]), RecordInfo { at, partial: false });
                         data = &data[len as usize..];
                         self.state = State::Mark { have: 0 };
                         continue;
@@ -217,14 +255,14 @@ impl RecordParser {
         }
     }
 
-    fn end_fragment(&mut self, last: bool, at: FrameRef, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
+    fn end_fragment(&mut self, last: bool, at: FrameRef, on_record: &mut OnRecord<'_>) {
         self.state = State::Mark { have: 0 };
         if !last {
             return;
         }
         if !self.dropping {
             self.counters.records += 1;
-            on_record(&self.buf, RecordInfo { at, partial: false });
+            on_record(RecBytes::Gathered(&mut self.buf), RecordInfo { at, partial: false });
         } else {
             self.emit_partial(on_record);
         }
@@ -234,15 +272,15 @@ impl RecordParser {
         give_back(std::mem::take(&mut self.buf));
     }
 
-    fn emit_partial(&mut self, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
+    fn emit_partial(&mut self, on_record: &mut OnRecord<'_>) {
         if self.buf.len() >= MIN_PARTIAL {
             self.counters.partial += 1;
-            on_record(&self.buf, RecordInfo { at: self.start_at, partial: true });
+            on_record(RecBytes::Lent(&self.buf), RecordInfo { at: self.start_at, partial: true });
         }
     }
 
     /// `bytes` of the stream were lost.
-    pub fn gap(&mut self, bytes: u64, on_record: &mut dyn FnMut(&[u8], RecordInfo)) {
+    pub fn gap(&mut self, bytes: u64, on_record: &mut OnRecord<'_>) {
         match self.state {
             State::Body { remaining, last } if (remaining as u64) > bytes => {
                 // The hole lies inside this fragment: the record is damaged but the
@@ -354,8 +392,15 @@ mod tests {
         give_back(v);
         give_back(Vec::with_capacity(10));
         let s = spare();
-        assert!(s.capacity() >= 100_000 && s.is_empty(), "the larger one is kept, emptied");
-        assert_eq!(spare().capacity(), 0, "and handed out once");
+        assert!(s.capacity() >= 100_000 && s.is_empty(), "the larger one first, emptied");
+        assert_eq!(spare().capacity(), 10, "then the smaller");
+        assert_eq!(spare().capacity(), 0, "each handed out once");
+        // The buffers kept are bounded in total: of three 3 MiB buffers, two stay.
+        for _ in 0..3 {
+            give_back(Vec::with_capacity(3 << 20));
+        }
+        let kept = std::iter::from_fn(|| Some(spare().capacity())).take_while(|&c| c > 0).count();
+        assert_eq!(kept, 2);
         // Records spanning segments come out whole, one after another, through the spare.
         let rec = |n: u8| {
             let mut r = (0x8000_0000u32 | 300).to_be_bytes().to_vec();
@@ -367,11 +412,32 @@ mod tests {
         for n in 1..=3u8 {
             let r = rec(n);
             for part in r.chunks(100) {
-                p.feed(part, FrameRef::default(), &plausible, &mut |b: &[u8], _| got.push(b.to_vec()));
+                p.feed(part, FrameRef::default(), &plausible, &mut |b, _| got.push(b.to_vec()));
             }
         }
         assert_eq!(got.len(), 3);
         assert!(got.iter().enumerate().all(|(i, b)| b.len() == 300 && b.iter().all(|&x| x == i as u8 + 1)));
+        // A receiver may take a gathered record's buffer instead of copying it, and give
+        // it back when done: the parser then gathers the next record in it.
+        let mut taken: Vec<Vec<u8>> = Vec::new();
+        let mut lent = 0;
+        for n in 4..=5u8 {
+            let r = rec(n);
+            for part in r.chunks(100) {
+                p.feed(part, FrameRef::default(), &plausible, &mut |b, _| match b {
+                    RecBytes::Gathered(v) => taken.push(std::mem::take(v)),
+                    RecBytes::Lent(_) => lent += 1,
+                });
+            }
+            let v = taken.last().expect("a gathered record");
+            assert!(v.len() == 300 && v.iter().all(|&x| x == n));
+            let ptr = v.as_ptr();
+            give_back(taken.pop().unwrap());
+            assert_eq!(spare().as_ptr(), ptr, "the buffer given back is the next spare");
+        }
+        assert_eq!(lent, 0);
+        // A record whole in one chunk is lent, never gathered.
+        p.feed(&rec(6), FrameRef::default(), &plausible, &mut |b, _| assert!(matches!(b, RecBytes::Lent(r) if r.len() == 300)));
     }
 
     fn rec(last: bool, body: &[u8]) -> Vec<u8> {

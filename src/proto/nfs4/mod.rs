@@ -108,6 +108,19 @@ impl Op<'_> {
     }
 }
 
+/// Whether the COMPOUND call in `body` could name a callback program: XDR keeps every
+/// item on a 4-byte boundary, so an operation number is always one of the body's aligned
+/// words, and a body without the word of SETCLIENTID, BACKCHANNEL_CTL or CREATE_SESSION
+/// has none of them (an integrity-wrapped body included). `true` only means "decode to
+/// find out".
+pub fn may_name_cb_program(body: &[u8]) -> bool {
+    use ops::{OP_BACKCHANNEL_CTL, OP_CREATE_SESSION, OP_SETCLIENTID};
+    body.chunks_exact(4).any(|w| {
+        let w = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+        w == OP_SETCLIENTID || w == OP_BACKCHANNEL_CTL || w == OP_CREATE_SESSION
+    })
+}
+
 /// A COMPOUND call (or a NULL call, with no operations).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Compound<'a> {

@@ -256,6 +256,31 @@ fn every_operation_args_in_one_compound() {
 }
 
 #[test]
+fn callback_program_filter_never_misses_one() {
+    let table = all_args();
+    for (op, put, _) in &table {
+        for body in [call_with(1, &[(*op, *put)]), call_with(1, &[(53, table_put(&table, 53)), (*op, *put), (10, |_| {})])] {
+            let c = decode_call(4, 1, &body).unwrap();
+            if !c.cb_programs().is_empty() {
+                assert!(super::may_name_cb_program(&body), "op {op} names a callback program");
+            }
+        }
+    }
+    // The common lock traffic is let through undecoded (a 32-byte handle: a length of
+    // 40 would be the word of BACKCHANNEL_CTL, and only cost a decode).
+    let body = call_with(1, &[(53, table_put(&table, 53)), (22, |e| { e.opaque(&[0xab; 32]); }), (12, table_put(&table, 12))]);
+    let c = decode_call(4, 1, &body).unwrap();
+    assert_eq!(c.ops.len(), 3);
+    assert!(!super::may_name_cb_program(&body));
+    let body = call_with(1, &[(35, table_put(&table, 35))]);
+    assert!(super::may_name_cb_program(&body));
+}
+
+fn table_put(table: &[ArgCase], op: u32) -> Put {
+    table.iter().find(|(o, _, _)| *o == op).map(|(_, p, _)| *p).expect("op in the table")
+}
+
+#[test]
 fn every_prefix_of_the_big_compound() {
     let table = all_args();
     let ops: Vec<(u32, Put)> = table.iter().map(|(op, put, _)| (*op, *put)).collect();
