@@ -108,13 +108,20 @@ impl Op<'_> {
     }
 }
 
+/// The longest COMPOUND call body scanned by [`may_name_cb_program`].
+pub const CB_SCAN_MAX: usize = 1024;
+
 /// Whether the COMPOUND call in `body` could name a callback program: XDR keeps every
 /// item on a 4-byte boundary, so an operation number is always one of the body's aligned
 /// words, and a body without the word of SETCLIENTID, BACKCHANNEL_CTL or CREATE_SESSION
 /// has none of them (an integrity-wrapped body included). `true` only means "decode to
-/// find out".
+/// find out": so it is for a body longer than [`CB_SCAN_MAX`] (a WRITE with its data),
+/// which decoding walks faster than a scan of every word.
 pub fn may_name_cb_program(body: &[u8]) -> bool {
     use ops::{OP_BACKCHANNEL_CTL, OP_CREATE_SESSION, OP_SETCLIENTID};
+    if body.len() > CB_SCAN_MAX {
+        return true;
+    }
     body.chunks_exact(4).any(|w| {
         let w = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
         w == OP_SETCLIENTID || w == OP_BACKCHANNEL_CTL || w == OP_CREATE_SESSION

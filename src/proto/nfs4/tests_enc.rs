@@ -274,6 +274,11 @@ fn callback_program_filter_never_misses_one() {
     assert!(!super::may_name_cb_program(&body));
     let body = call_with(1, &[(35, table_put(&table, 35))]);
     assert!(super::may_name_cb_program(&body));
+    // A long body (a WRITE and its data) is left to the decoder, not scanned.
+    let body = call_with(1, &[(53, table_put(&table, 53)), (22, |e| { e.opaque(&[0xab; 32]); }), (38, |e| { sid(e, 1); e.u64(0).u32(2).opaque(&[0; 2048]); })]);
+    assert!(body.len() > super::CB_SCAN_MAX);
+    assert!(decode_call(4, 1, &body).unwrap().cb_programs().is_empty());
+    assert!(super::may_name_cb_program(&body));
 }
 
 fn table_put(table: &[ArgCase], op: u32) -> Put {
