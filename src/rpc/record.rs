@@ -268,7 +268,7 @@ impl RecordParser {
         }
         self.dropping = false;
         // Most records never need the buffer: it is not kept between them, so that
-        // thousands of idle connections hold no memory (the thread keeps one spare).
+        // thousands of idle connections hold no memory (the thread keeps a few spares).
         give_back(std::mem::take(&mut self.buf));
     }
 
