@@ -433,7 +433,8 @@ mod tests {
             assert!(v.len() == 300 && v.iter().all(|&x| x == n));
             let ptr = v.as_ptr();
             give_back(taken.pop().unwrap());
-            assert_eq!(spare().as_ptr(), ptr, "the buffer given back is the next spare");
+            let next = spare();
+            assert_eq!(next.as_ptr(), ptr, "the buffer given back is the next spare");
         }
         assert_eq!(lent, 0);
         // A record whole in one chunk is lent, never gathered.
