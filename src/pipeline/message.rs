@@ -119,7 +119,9 @@ impl Core {
             }
         };
         let mut env = Envelope { at, key: *key, partial, facts };
-        let teaches = env.teaches(body);
+        // A sink that reads bodies has every body decoded, and the pipeline learns from it
+        // then: the check is for sinks that do not.
+        let teaches = !sink.bodies() && env.teaches(body);
         if sink.envelopes_only() && !teaches {
             // Nothing here needs the message: only calls are matched.
             if let (Header::Call(h), Facts::Call { id, gss, retransmit }) = (&header, &mut env.facts) {
