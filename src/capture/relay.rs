@@ -12,9 +12,9 @@ use crate::rpc::Message;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Messages per batch.
-const BATCH_ITEMS: usize = 256;
+const BATCH_ITEMS: usize = 1024;
 /// Message bytes per batch (one larger message still makes a batch of its own).
-const BATCH_BYTES: usize = 128 << 10;
+const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight between the threads.
 const IN_FLIGHT: usize = 4;
 /// A batch whose byte buffer grew past this (a large record) gives the memory back.

@@ -413,6 +413,42 @@ mod tests {
     }
 
     #[test]
+    fn header_errors_say_what_is_missing() {
+        let sys = |e: &mut Enc| {
+            let mut c = Enc::new();
+            c.u32(77).string("client-a").u32(0).u32(100).u32(0);
+            e.u32(AUTH_SYS).opaque(&c.buf);
+        };
+        let b = call(sys, none);
+        // xid, then the message type cut after one byte
+        assert_eq!(parse(&b[..5]).unwrap_err(), XdrError::Truncated { needed: 3 });
+        // the credential's length announces 28 bytes; 6 are there
+        assert_eq!(parse(&b[..38]).unwrap_err(), XdrError::BadLength { len: 28, left: 6 });
+        // the verifier's flavor is there, its length is not
+        assert_eq!(parse(&b[..64]).unwrap_err(), XdrError::Truncated { needed: 4 });
+        // a credential longer than RFC 5531 allows
+        let long = |e: &mut Enc| {
+            e.u32(AUTH_SHORT).opaque(&[0; 404]);
+        };
+        assert_eq!(parse(&call(long, none)).unwrap_err(), XdrError::BadLength { len: 404, left: MAX_AUTH as usize });
+        // an AUTH_SYS body whose gid count runs past it
+        let short_gids = |e: &mut Enc| {
+            let mut c = Enc::new();
+            c.u32(1).string("x").u32(0).u32(0).u32(3).u32(5);
+            e.u32(AUTH_SYS).opaque(&c.buf);
+        };
+        assert_eq!(parse(&call(short_gids, none)).unwrap_err(), XdrError::TooMany { count: 3, cap: 16 });
+        // a machine name whose final padding is missing is still read, as opaques are
+        let mut c = Enc::new();
+        c.u32(0x1234).u32(0).u32(2).u32(100021).u32(4).u32(2).u32(AUTH_NONE).u32(0).u32(AUTH_NONE).u32(3);
+        let mut v = c.into_vec();
+        v.extend_from_slice(b"abc");
+        let Header::Call(h) = parse(&v).unwrap().0 else { panic!() };
+        assert_eq!(h.verf, Auth::None);
+        assert_eq!(parse(&[0, 0, 0, 1, 0, 0, 0, 7]).unwrap_err(), XdrError::BadValue { what: "msg_type", value: 7 });
+    }
+
+    #[test]
     fn call_auth_short_gss_tls_other() {
         let short = |e: &mut Enc| {
             e.u32(AUTH_SHORT).opaque(&[1, 2, 3, 4]);

@@ -199,7 +199,12 @@ pub(crate) struct AsyncKey {
 const MAX_OWNED: usize = 1024;
 
 pub(crate) fn copy(b: &[u8]) -> Vec<u8> {
-    b[..b.len().min(MAX_OWNED)].to_vec()
+    owned_part(b).to_vec()
+}
+
+/// The part of `b` that [`copy`] keeps.
+pub(crate) fn owned_part(b: &[u8]) -> &[u8] {
+    &b[..b.len().min(MAX_OWNED)]
 }
 
 pub(crate) fn text(x: XStr<'_>) -> String {

@@ -199,7 +199,8 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
         let Some(mine) = self.owners.remove(owner) else { return Vec::new() };
         let before = mine.len();
         let mut gone = Vec::new();
-        let mut keep = Vec::with_capacity(mine.len() + 1);
+        // Usually the whole lock goes: nothing to allocate then.
+        let mut keep = Vec::new();
         for h in mine {
             if !h.range.overlaps(&range) {
                 keep.push(h);

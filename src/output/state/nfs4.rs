@@ -323,7 +323,7 @@ pub fn report(t: &Tracker, ip: IpAddr, s: &Nfs4State) -> Nfs4Report {
         })
         .collect();
     let epochs = s.epochs.iter().map(|m| Nfs4EpochRow { at: m.at.into(), kind: m.kind, clients: m.clients }).collect();
-    let answers = crate::output::state::answer_rows(&s.answers);
+    let answers = crate::output::state::answer_rows(&s.answer_names());
     let unconfirmed = t
         .nfs4_unconfirmed()
         .into_iter()

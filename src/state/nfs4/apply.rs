@@ -15,7 +15,7 @@ use crate::rpc::{CallHeader, Message, ProcId};
 use crate::state::journal::{Journal, Nfs4DelegEvent, Nfs4Drop, Nfs4EventKind, Nfs4LockEvent, Nfs4OpenEvent, What};
 use crate::state::names::FhNames;
 use crate::state::ranges::{Held, Range};
-use crate::state::{copy, Tracker};
+use crate::state::{copy, owned_part, Tracker};
 use std::net::IpAddr;
 
 /// OPEN4_RESULT_CONFIRM: the open owner must send OPEN_CONFIRM.
@@ -48,32 +48,33 @@ fn join(dir: &str, name: &[u8]) -> String {
 }
 
 /// The current (or saved) file handle while a COMPOUND is replayed.
+/// Handles and names are borrowed from the call and the reply being applied.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Cur {
-    pub(super) fh: Option<Vec<u8>>,
+pub(super) struct Cur<'c> {
+    pub(super) fh: Option<&'c [u8]>,
     pub(super) path: Option<String>,
     /// The path was built from PUTROOTFH (so it is complete).
     rooted: bool,
     /// `path` is still to be looked up from `fh` (most COMPOUNDs never need it).
     lazy: bool,
     /// The directory handle and name that lead to the current object.
-    parent: Option<(Vec<u8>, Vec<u8>)>,
+    parent: Option<(&'c [u8], &'c [u8])>,
 }
 
-impl Cur {
-    fn child(&self, name: Option<&[u8]>) -> Cur {
+impl<'c> Cur<'c> {
+    fn child(&self, name: Option<&'c [u8]>) -> Cur<'c> {
         Cur {
             fh: None,
             path: name.and_then(|n| self.path.as_deref().map(|p| join(p, n))),
             rooted: self.rooted && name.is_some(),
             lazy: false,
-            parent: name.and_then(|n| self.fh.clone().map(|d| (d, n.to_vec()))),
+            parent: name.and_then(|n| self.fh.map(|d| (d, n))),
         }
     }
 }
 
 /// One reply being applied to one server IP's state.
-pub(super) struct Apply<'a> {
+pub(super) struct Apply<'a, 'c> {
     pub(super) st: &'a mut Nfs4State,
     names: &'a mut FhNames,
     journal: &'a mut Journal,
@@ -85,8 +86,8 @@ pub(super) struct Apply<'a> {
     pub(super) principal: Option<Principal>,
     /// The client of the COMPOUND's session (SEQUENCE).
     pub(super) session_client: Option<u64>,
-    pub(super) cur: Cur,
-    saved: Cur,
+    pub(super) cur: Cur<'c>,
+    saved: Cur<'c>,
     /// Clients whose lease the COMPOUND renewed.
     pub(super) renewed: Vec<u64>,
     pub(super) mismatch: bool,
@@ -131,6 +132,7 @@ impl Tracker {
         let Tracker { servers, names, journal, .. } = self;
         let Some(sv) = servers.get_mut(&m.src.ip) else { return };
         let evidence_before = sv.nfs4.evidence.len();
+        let renewed = std::mem::take(&mut sv.nfs4.renew_buf);
         let mut a = Apply {
             st: &mut sv.nfs4,
             names,
@@ -144,7 +146,7 @@ impl Tracker {
             session_client: None,
             cur: Cur::default(),
             saved: Cur::default(),
-            renewed: Vec::new(),
+            renewed,
             mismatch: false,
         };
         a.run(&call.ops, &r.ops);
@@ -158,8 +160,8 @@ impl Tracker {
     }
 }
 
-impl Apply<'_> {
-    fn run(&mut self, ops: &[(u32, COp)], results: &[OpRes<'_>]) {
+impl<'c> Apply<'_, 'c> {
+    fn run(&mut self, ops: &'c [(u32, COp)], results: &'c [OpRes<'c>]) {
         for (i, res) in results.iter().enumerate() {
             let Some((num, op)) = ops.get(i) else { break };
             if res.num() != *num {
@@ -170,7 +172,7 @@ impl Apply<'_> {
             if !matches!(op, COp::Other | COp::PutFh(_) | COp::PutRootFh | COp::GetFh | COp::SaveFh | COp::RestoreFh | COp::Unknown { .. } | COp::Lookup(_) | COp::Stateful(_))
                 || !status.is_ok()
             {
-                *self.st.answers.entry((res.name(), status.name().unwrap_or("?"))).or_insert(0) += 1;
+                *self.st.answers.entry((*num, status.0)).or_insert(0) += 1;
             }
             if !status.is_ok() {
                 self.failed(op, res, status.0);
@@ -181,12 +183,15 @@ impl Apply<'_> {
         let mut renewed = std::mem::take(&mut self.renewed);
         renewed.sort_unstable();
         renewed.dedup();
-        for cid in renewed {
-            if let Some(c) = self.st.clients.get_mut(&cid) {
+        for cid in &renewed {
+            if let Some(c) = self.st.clients.get_mut(cid) {
                 c.renewals += 1;
                 c.last_renewal = self.at;
             }
         }
+        // The list's memory serves the next reply.
+        renewed.clear();
+        self.st.renew_buf = renewed;
     }
 
     /// Look up the current handle's path if it is still owed.
@@ -213,16 +218,21 @@ impl Apply<'_> {
         None
     }
 
-    fn ok(&mut self, i: usize, op: &COp, res: &OpRes<'_>, ops: &[(u32, COp)], results: &[OpRes<'_>]) {
+    /// The current handle, owned.
+    pub(super) fn cur_fh(&self) -> Option<Vec<u8>> {
+        self.cur.fh.map(<[u8]>::to_vec)
+    }
+
+    fn ok(&mut self, i: usize, op: &'c COp, res: &'c OpRes<'c>, ops: &'c [(u32, COp)], results: &'c [OpRes<'c>]) {
         match op {
-            COp::PutFh(fh) => self.cur = Cur { fh: Some(fh.clone()), path: None, rooted: false, lazy: true, parent: None },
+            COp::PutFh(fh) => self.cur = Cur { fh: Some(fh), path: None, rooted: false, lazy: true, parent: None },
             COp::PutRootFh => self.cur = Cur { fh: None, path: Some("/".into()), rooted: true, lazy: false, parent: None },
             COp::GetFh => {
                 if let OpRes::Getfh(FhRes { fh }) = res {
-                    let fh = copy(fh.0 .0);
+                    let fh = owned_part(fh.0 .0);
                     match (&self.cur.parent, &self.cur.path) {
-                        (Some((dir, name)), _) => self.names.child(dir, name, &fh),
-                        (None, Some(p)) if self.cur.rooted && self.cur.fh.is_none() => self.names.root(&fh, p.as_bytes()),
+                        (Some((dir, name)), _) => self.names.child(dir, name, fh),
+                        (None, Some(p)) if self.cur.rooted && self.cur.fh.is_none() => self.names.root(fh, p.as_bytes()),
                         _ => {}
                     }
                     self.cur.fh = Some(fh);
@@ -241,7 +251,7 @@ impl Apply<'_> {
             }
             COp::Open(o) => {
                 if let OpRes::Open(r) = res {
-                    let fh = if o.by_name() { Self::handle_after(i, ops, results) } else { self.cur.fh.clone() };
+                    let fh = if o.by_name() { Self::handle_after(i, ops, results) } else { self.cur_fh() };
                     let sid = Sid::from_wire(&r.stateid);
                     let deleg = match &r.delegation {
                         OpenDelegation::Read { stateid, .. } => Some((Sid::from_wire(stateid), false)),
@@ -253,7 +263,7 @@ impl Apply<'_> {
             }
             COp::OpenConfirm(s) => {
                 if let OpRes::OpenConfirm(StateidRes { stateid }) = res {
-                    let cur = self.cur.fh.clone();
+                    let cur = self.cur_fh();
                     match self.st.opens.get_mut(&s.other) {
                         Some(o) => {
                             o.stateid = Sid::from_wire(stateid);
@@ -384,7 +394,7 @@ impl Apply<'_> {
         true
     }
 
-    fn opened(&mut self, o: &OpenReq, sid: Sid, fh: Option<Vec<u8>>, needs_confirm: bool, deleg: Option<(Sid, bool)>) {
+    fn opened(&mut self, o: &'c OpenReq, sid: Sid, fh: Option<Vec<u8>>, needs_confirm: bool, deleg: Option<(Sid, bool)>) {
         let cid = self.session_client.unwrap_or(o.clientid);
         self.renew(cid);
         self.cur_path();
@@ -467,15 +477,15 @@ impl Apply<'_> {
         let (owner, fh, open) = match &l.locker {
             LockerReq::New { open, clientid, owner } => {
                 let o = Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.clone() };
-                let fh = self.cur.fh.clone().or_else(|| self.st.opens.get(&open.other).and_then(|x| x.fh.clone()));
+                let fh = self.cur_fh().or_else(|| self.st.opens.get(&open.other).and_then(|x| x.fh.clone()));
                 (o, fh, Some(open.other))
             }
             LockerReq::Existing(s) => match self.st.lock_stateids.get(&s.other) {
-                Some(ls) => (ls.owner.clone(), self.cur.fh.clone().or_else(|| Some(ls.fh.clone())), ls.open),
+                Some(ls) => (ls.owner.clone(), self.cur_fh().or_else(|| Some(ls.fh.clone())), ls.open),
                 None => {
                     self.st.counters.unknown_stateids += 1;
                     let o = Nfs4LockOwner { clientid: self.session_client.unwrap_or(0), owner: s.other.to_vec() };
-                    (o, self.cur.fh.clone(), None)
+                    (o, self.cur_fh(), None)
                 }
             },
         };

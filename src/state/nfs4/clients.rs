@@ -6,7 +6,7 @@ use super::{Nfs4Client, Nfs4LockOwner, Nfs4Session, Sid};
 use crate::net::sorted_keys;
 use crate::state::journal::{Nfs4Drop, Nfs4EventKind, What};
 
-impl Apply<'_> {
+impl Apply<'_, '_> {
     /// The client id a stateid belongs to, when the stateid is known.
     pub(super) fn owner_of(&self, s: &Sid) -> Option<u64> {
         self.st

@@ -22,7 +22,7 @@ fn before_or_at(a: FrameRef, b: FrameRef) -> bool {
     (a.ts, a.file, a.frame) <= (b.ts, b.file, b.frame)
 }
 
-impl Apply<'_> {
+impl Apply<'_, '_> {
     /// The current clients that go to the old epoch with client `x`.
     fn epoch_of(&self, x: u64) -> Vec<u64> {
         let Some(xc) = self.st.clients.get(&x) else { return Vec::new() };

@@ -8,13 +8,13 @@ use crate::proto::nfs4::OpRes;
 use crate::state::journal::{Nfs4EventKind, Nfs4LockEvent, Nfs4OpenEvent, What};
 use crate::state::ranges::Range;
 
-impl Apply<'_> {
+impl Apply<'_, '_> {
     /// The details an operation gives to evidence about it.
     fn detail(&self, op: &COp) -> Detail {
         match op {
-            COp::Open(o) => Detail { reclaim: o.reclaim, fh: if o.by_name() { None } else { self.cur.fh.clone() }, claim: Some(o.claim), ..Detail::default() },
+            COp::Open(o) => Detail { reclaim: o.reclaim, fh: if o.by_name() { None } else { self.cur_fh() }, claim: Some(o.claim), ..Detail::default() },
             COp::Lock(l) => {
-                let fh = self.cur.fh.clone().or_else(|| match &l.locker {
+                let fh = self.cur_fh().or_else(|| match &l.locker {
                     LockerReq::Existing(s) => self.st.lock_stateids.get(&s.other).map(|x| x.fh.clone()),
                     LockerReq::New { open, .. } => self.st.opens.get(&open.other).and_then(|x| x.fh.clone()),
                 });
@@ -99,7 +99,7 @@ impl Apply<'_> {
                     kind: Nfs4EventKind::Refused(status),
                     clientid: self.session_client.unwrap_or(o.clientid),
                     open_owner: o.owner.clone(),
-                    fh: if o.by_name() { None } else { self.cur.fh.clone() },
+                    fh: if o.by_name() { None } else { self.cur_fh() },
                     stateid: None,
                     share_access: o.access,
                     share_deny: o.deny,

@@ -381,8 +381,8 @@ pub struct Nfs4State {
     pub epochs: Vec<EpochMark>,
     /// High 32 bits of the most recent fresh client id.
     pub epoch_hi: Option<u32>,
-    /// Results seen, by (operation, status).
-    pub answers: FastMap<(&'static str, &'static str), u64>,
+    /// Results seen, by (operation number, status number): see [`answer_names`](Self::answer_names).
+    pub answers: FastMap<(u32, u32), u64>,
     pub counters: Nfs4TableCounters,
     limits: Nfs4Limits,
     /// Old-epoch opens by file handle, for reclaims (entries may outlive their open).
@@ -390,6 +390,8 @@ pub struct Nfs4State {
     /// Lock stateids by the open they were derived from (entries may outlive their
     /// lock stateid; checked on use), so that a CLOSE finds its locks directly.
     pub(super) locks_by_open: FastMap<[u8; 12], Vec<[u8; 12]>>,
+    /// Scratch list of the clients a reply renewed (kept to spare an allocation per reply).
+    pub(super) renew_buf: Vec<u64>,
     /// Client ids per client owner (entries may be stale: check the client).
     pub(super) by_owner: FastMap<Vec<u8>, Vec<u64>>,
 }
@@ -445,6 +447,7 @@ impl Nfs4State {
             limits,
             stale_opens_by_fh: BTreeMap::new(),
             locks_by_open: FastMap::default(),
+            renew_buf: Vec::new(),
             by_owner: FastMap::default(),
         }
     }
@@ -452,6 +455,16 @@ impl Nfs4State {
     /// Nothing at all was learnt.
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty() && self.sessions.is_empty() && self.opens.is_empty() && self.locks.is_empty() && self.evidence.is_empty() && self.answers.is_empty()
+    }
+
+    /// Results seen, by (operation name, status name).
+    pub fn answer_names(&self) -> FastMap<(&'static str, &'static str), u64> {
+        let mut m = FastMap::default();
+        for (&(op, status), &n) in &self.answers {
+            let name = crate::proto::nfs4::ops::op_name(op).unwrap_or("?");
+            *m.entry((name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"))).or_insert(0) += n;
+        }
+        m
     }
 
     pub fn client(&self, clientid: u64) -> Option<&Nfs4Client> {
