@@ -137,7 +137,8 @@ impl Unrelay {
 }
 
 fn open(sink: &mut dyn Sink, env: &Envelope, bytes: &[u8], bodies: bool) {
-    if let Some(m) = env.open(bytes, bodies) {
-        sink.record(env, bytes, &m);
+    // Borrowed where it lies: a `Message` is large, and moving it out costs a copy.
+    if let Some(m) = &env.open(bytes, bodies) {
+        sink.record(env, bytes, m);
     }
 }

@@ -136,7 +136,8 @@ impl Core {
         }
         // A relay decodes bodies on its own thread: here only what the pipeline learns from.
         let bodies = self.cfg.decode_bodies && (sink.bodies() || teaches);
-        let Some(mut m) = env.message(header, body, bodies) else { return };
+        let mut m = env.message(header, body, bodies);
+        let Some(m) = m.as_mut() else { return };
         match &mut m.kind {
             Kind::Call { header: h, id, body, retransmit } => {
                 let lookup = portmap_lookup(body);
@@ -159,7 +160,7 @@ impl Core {
             }
             Kind::Reply { .. } => {}
         }
-        sink.record(&env, &rec, &m);
+        sink.record(&env, &rec, m);
     }
 
     /// Remember a port from a portmap GETPORT or rpcbind GETADDR answer.
