@@ -186,8 +186,9 @@ impl Apply<'_, '_> {
     /// of the new epoch): clients of an earlier epoch go to the old epoch. Noted once
     /// per client (the flag repeats until the client's RECLAIM_COMPLETE).
     pub(super) fn restart_reclaim_needed(&mut self, op: &'static str, cid: Option<u64>) {
-        let seen = self.st.evidence.iter().any(|e| e.kind == EvidenceKind::RestartReclaimNeeded && e.clientid == cid);
-        if seen {
+        // The flag comes with every SEQUENCE of a reclaim storm: look the client up in the
+        // index of the evidence taken, not in the evidence list.
+        if self.st.reclaim_needed_noted.contains(&cid) {
             return;
         }
         let ids: Vec<u64> = match cid.and_then(|c| self.st.clients.get(&c)) {
@@ -213,6 +214,9 @@ impl Apply<'_, '_> {
         let marked = self.mark_old(&ids, EvidenceKind::RestartReclaimNeeded);
         let known = cid.is_some();
         let idx = self.evidence(EvidenceKind::RestartReclaimNeeded, op, 0, cid, known, Detail::default());
+        if idx.is_some() {
+            self.st.reclaim_needed_noted.insert(cid);
+        }
         self.set_marked(idx, marked);
     }
 

@@ -392,6 +392,9 @@ pub struct Nfs4State {
     pub(super) locks_by_open: FastMap<[u8; 12], Vec<[u8; 12]>>,
     /// Scratch list of the clients a reply renewed (kept to spare an allocation per reply).
     pub(super) renew_buf: Vec<u64>,
+    /// The clients (by id, `None` for an unknown session) that `evidence` holds a
+    /// RestartReclaimNeeded entry for; as bounded as the evidence.
+    pub(super) reclaim_needed_noted: crate::net::FastSet<Option<u64>>,
     /// Client ids per client owner (entries may be stale: check the client).
     pub(super) by_owner: FastMap<Vec<u8>, Vec<u64>>,
 }
@@ -448,6 +451,7 @@ impl Nfs4State {
             stale_opens_by_fh: BTreeMap::new(),
             locks_by_open: FastMap::default(),
             renew_buf: Vec::new(),
+            reclaim_needed_noted: Default::default(),
             by_owner: FastMap::default(),
         }
     }

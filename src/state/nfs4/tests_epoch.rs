@@ -131,6 +131,13 @@ fn restart_reclaim_needed_moves_clients_older_than_the_new_one() {
     let e = &n.st().evidence[0];
     assert_eq!((e.at, e.clientid, e.marked_old), (at, Some(new), 1));
     assert!(n.st().client(old).is_some_and(Nfs4Client::is_stale) && n.st().opens.values().all(|o| o.stale_since == Some(at)));
+    // another client of the new instance is noted too, once
+    n.exchange_id(6, "newer", new + 1, sess(3));
+    for _ in 0..2 {
+        n.rpc(6, 1, vec![seq(sess(3))], Res::new().sequence(sess(3), 0x100));
+    }
+    assert_eq!(kinds(&n), vec![EvidenceKind::RestartReclaimNeeded; 2]);
+    assert_eq!(n.st().evidence[1].clientid, Some(new + 1));
 }
 
 #[test]
