@@ -178,10 +178,26 @@ impl Mapped {
 mod tests {
     use super::*;
 
-    fn file(name: &str, bytes: &[u8]) -> String {
+    /// A file written for one test, removed when dropped (even when the test fails).
+    struct Tmp(String);
+
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    impl std::ops::Deref for Tmp {
+        type Target = str;
+        fn deref(&self) -> &str {
+            &self.0
+        }
+    }
+
+    fn file(name: &str, bytes: &[u8]) -> Tmp {
         let p = std::env::temp_dir().join(format!("gw-mapped-{}-{name}", std::process::id()));
         std::fs::write(&p, bytes).unwrap();
-        p.to_string_lossy().into_owned()
+        Tmp(p.to_string_lossy().into_owned())
     }
 
     fn header(magic: u32, be: bool, snaplen: u32, linktype: u32) -> Vec<u8> {
@@ -215,7 +231,6 @@ mod tests {
             assert_eq!((r.ts, r.data, r.orig_len), (7_000_000_000 + if nanos { 5 } else { 5000 }, &[1u8, 2, 3][..], 60));
             assert_eq!(m.next().unwrap().unwrap().ts, 8_000_000_000);
             assert!(m.next().unwrap().is_none());
-            let _ = std::fs::remove_file(p);
         }
     }
 
