@@ -1,16 +1,19 @@
 //! Matching replies to calls by (client, server, transport, xid), with a bounded table.
 //!
-//! Calls wait for their reply up to the cap (the oldest go first); answered calls are
-//! kept a little while (a minute, at most [`ANSWERED_CAP`] of them) to recognise
-//! duplicate replies, so that the table holds what is in flight, not the whole past.
+//! Calls wait for their reply in a table up to its cap (the oldest go first). A call
+//! leaves that table when it is answered, so that the table holds what is in flight;
+//! answered calls go to a fixed window of [`ANSWERED_SLOTS`] slots, where a call's key
+//! picks its slot, to recognise duplicate replies for a minute ([`ANSWERED_KEEP`]) or
+//! until a later answer takes the slot.
 
 use super::{GssService, ProcId};
 use crate::net::{Endpoint, FastMap, FrameRef, Transport, Ts};
 use std::collections::hash_map::Entry as Slot;
 use std::collections::VecDeque;
 
-/// Answered calls kept to recognise duplicate replies.
-pub const ANSWERED_CAP: usize = 8192;
+/// Slots of the window of answered calls.
+pub const ANSWERED_SLOTS: usize = 1 << SLOT_BITS;
+const SLOT_BITS: u32 = 13;
 /// How long an answered call is kept (capture time).
 pub const ANSWERED_KEEP: Ts = 60_000_000_000;
 
@@ -22,11 +25,27 @@ pub struct CallKey {
     pub xid: u32,
 }
 
+impl CallKey {
+    #[inline]
+    fn words(&self) -> (u64, u64) {
+        (self.client.word() ^ u64::from(self.xid) << 32, self.server.word() ^ self.transport as u64)
+    }
+
+    /// The key's slot in the window of answered calls.
+    #[inline]
+    fn slot(&self) -> usize {
+        let (a, b) = self.words();
+        // The top bits of a multiplicative hash depend on every bit of the key.
+        ((a ^ b.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOT_BITS)) as usize
+    }
+}
+
 impl std::hash::Hash for CallKey {
     #[inline]
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u64(self.client.word() ^ u64::from(self.xid) << 32);
-        h.write_u64(self.server.word() ^ self.transport as u64);
+        let (a, b) = self.words();
+        h.write_u64(a);
+        h.write_u64(b);
     }
 }
 
@@ -43,8 +62,15 @@ pub struct Pending {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     p: Pending,
-    answered: bool,
     seq: u64,
+}
+
+/// An answered call, with the time of its reply.
+#[derive(Debug, Clone, Copy)]
+struct Answered {
+    key: CallKey,
+    p: Pending,
+    at: Ts,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +98,12 @@ pub enum ReplyOutcome {
 }
 
 pub struct Matcher {
+    /// Calls waiting for their reply.
     map: FastMap<CallKey, Entry>,
     /// Calls in arrival order; entries whose sequence number no longer matches are stale.
     order: VecDeque<(CallKey, u64)>,
-    /// Answered calls in the order answered, with the time of the reply.
-    answered: VecDeque<(CallKey, u64, Ts)>,
+    /// Answered calls, each in the slot its key picks ([`CallKey::slot`]).
+    answered: Vec<Option<Answered>>,
     seq: u64,
     cap: usize,
     pub counters: MatchCounters,
@@ -87,13 +114,14 @@ impl Matcher {
         Matcher {
             map: FastMap::default(),
             order: VecDeque::new(),
-            answered: VecDeque::new(),
+            answered: Vec::new(),
             seq: 0,
             cap: cap.max(1),
             counters: MatchCounters::default(),
         }
     }
 
+    /// Calls waiting for their reply.
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -104,17 +132,16 @@ impl Matcher {
 
     pub fn call(&mut self, key: CallKey, p: Pending) -> CallOutcome {
         let seq = self.seq + 1;
-        let fresh = Entry { p, answered: false, seq };
+        let fresh = Entry { p, seq };
         match self.map.entry(key) {
             Slot::Occupied(mut o) => {
                 let e = o.get_mut();
-                if !e.answered && e.p.id == p.id {
+                if e.p.id == p.id {
                     self.counters.retransmitted_calls += 1;
                     return CallOutcome::Retransmit;
                 }
-                if !e.answered {
-                    self.counters.unanswered_calls += 1;
-                }
+                // The xid used again for another procedure: the first call went unanswered.
+                self.counters.unanswered_calls += 1;
                 *e = fresh;
             }
             Slot::Vacant(v) => {
@@ -126,17 +153,16 @@ impl Matcher {
         self.order.push_back((key, self.seq));
         while self.map.len() > self.cap {
             let Some((k, s)) = self.order.pop_front() else { break };
-            if let Some(e) = self.map.get(&k) {
-                if e.seq == s {
-                    if !e.answered {
-                        self.counters.unanswered_calls += 1;
-                        self.counters.evicted += 1;
-                    }
-                    self.map.remove(&k);
+            if let Slot::Occupied(o) = self.map.entry(k) {
+                if o.get().seq == s {
+                    self.counters.unanswered_calls += 1;
+                    self.counters.evicted += 1;
+                    o.remove();
                 }
             }
         }
-        if self.order.len() > 2 * self.map.len() + 1024 {
+        // Answered calls leave stale entries behind; sweep them now and then.
+        if self.order.len() > 4 * self.map.len() + 4096 {
             let map = &self.map;
             self.order.retain(|(k, s)| map.get(k).is_some_and(|e| e.seq == *s));
         }
@@ -145,52 +171,37 @@ impl Matcher {
 
     /// A reply at time `now`.
     pub fn reply(&mut self, key: &CallKey, now: Ts) -> ReplyOutcome {
-        let out = match self.map.get_mut(key) {
-            Some(e) if e.answered => {
+        if let Some(e) = self.map.remove(key) {
+            self.counters.replies += 1;
+            if self.answered.is_empty() {
+                self.answered = vec![None; ANSWERED_SLOTS];
+            }
+            self.answered[key.slot()] = Some(Answered { key: *key, p: e.p, at: now });
+            return ReplyOutcome::Matched(e.p);
+        }
+        match self.answered.get(key.slot()) {
+            Some(Some(a)) if a.key == *key && now - a.at <= ANSWERED_KEEP => {
                 self.counters.duplicate_replies += 1;
-                ReplyOutcome::Duplicate(e.p)
+                ReplyOutcome::Duplicate(a.p)
             }
-            Some(e) => {
-                e.answered = true;
-                self.counters.replies += 1;
-                self.answered.push_back((*key, e.seq, now));
-                ReplyOutcome::Matched(e.p)
-            }
-            None => {
+            _ => {
                 self.counters.orphan_replies += 1;
                 ReplyOutcome::Orphan
-            }
-        };
-        self.expire(now);
-        out
-    }
-
-    /// Forget answered calls past the window.
-    fn expire(&mut self, now: Ts) {
-        while let Some(&(k, s, at)) = self.answered.front() {
-            if self.answered.len() <= ANSWERED_CAP && now - at <= ANSWERED_KEEP {
-                break;
-            }
-            self.answered.pop_front();
-            if let Slot::Occupied(o) = self.map.entry(k) {
-                if o.get().seq == s && o.get().answered {
-                    o.remove();
-                }
             }
         }
     }
 
     /// Is a call with this key waiting for its reply?
     pub fn is_pending(&self, key: &CallKey) -> bool {
-        self.map.get(key).is_some_and(|e| !e.answered)
+        self.map.contains_key(key)
     }
 
     /// End of input: count the calls never answered.
     pub fn finish(&mut self) {
-        self.counters.unanswered_calls += self.map.values().filter(|e| !e.answered).count() as u64;
+        self.counters.unanswered_calls += self.map.len() as u64;
         self.map.clear();
         self.order.clear();
-        self.answered.clear();
+        self.answered = Vec::new();
     }
 }
 
@@ -246,14 +257,30 @@ mod tests {
         assert!(matches!(m.reply(&key(2), 62 * s), ReplyOutcome::Matched(_)));
         assert!(matches!(m.reply(&key(1), 62 * s), ReplyOutcome::Orphan), "forgotten after a minute");
         assert!(!m.is_pending(&key(3)));
-        assert_eq!(m.len(), 1);
-        for x in 10..10 + ANSWERED_CAP as u32 + 100 {
+        assert_eq!(m.len(), 0, "answered calls are not waiting");
+        assert!(matches!(m.call(key(1), pending(7)), CallOutcome::New), "an answered xid may be used again");
+        assert!(matches!(m.reply(&key(1), 63 * s), ReplyOutcome::Matched(p) if p.at.frame == 7));
+        for x in 10..10 + 4 * ANSWERED_SLOTS as u32 {
             m.call(key(x), pending(x as u64));
             m.reply(&key(x), 63 * s);
         }
-        assert_eq!(m.len(), ANSWERED_CAP, "at most ANSWERED_CAP answered calls");
-        assert!(m.order.len() <= 2 * m.len() + 1024);
+        assert_eq!(m.len(), 0);
+        assert!(m.order.len() <= 4 * m.len() + 4096, "stale entries are swept");
+        assert!(matches!(m.reply(&key(1), 63 * s), ReplyOutcome::Orphan), "later answers took its slot");
+        let last = 9 + 4 * ANSWERED_SLOTS as u32;
+        assert!(matches!(m.reply(&key(last), 63 * s), ReplyOutcome::Duplicate(p) if p.at.frame == last as u64));
         m.call(key(5), pending(5));
         assert!(m.is_pending(&key(5)), "an unanswered call stays");
+    }
+
+    #[test]
+    fn slots_spread_keys() {
+        let mut used = vec![0u32; ANSWERED_SLOTS];
+        for x in 0..ANSWERED_SLOTS as u32 {
+            used[key(x).slot()] += 1;
+        }
+        let empty = used.iter().filter(|&&n| n == 0).count();
+        // A uniform spread leaves about 1/e of the slots empty.
+        assert!(empty < ANSWERED_SLOTS * 2 / 5, "{empty} of {ANSWERED_SLOTS} slots unused");
     }
 }
