@@ -249,6 +249,9 @@ pub struct Auditor {
     /// Epochs (server, index) begun by a restart whose grace has not ended yet: when it
     /// ends, the tracker no longer keeps their old NFSv4 state.
     grace_running: Vec<(IpAddr, usize)>,
+    /// The earliest end of the grace periods in `grace_running` as last worked out;
+    /// `None` once evidence may have moved one (epochs change only with evidence).
+    grace_next_end: Option<Ts>,
     /// New proof about a grace window arrived: waiting grants from this moment on may
     /// now be decided.
     recheck: Option<Ts>,
@@ -277,6 +280,7 @@ impl Auditor {
             v4_unknown_reclaims: FastSet::default(),
             boots: FastMap::default(),
             grace_running: Vec::new(),
+            grace_next_end: None,
             recheck: None,
             first_ts: None,
             last_ts: 0,
@@ -341,7 +345,11 @@ impl Auditor {
     /// Once a grace period is over, the previous instance's NFSv4 state can no longer be
     /// reclaimed: the tracker drops it (the audit keeps its own record of it).
     fn expire(&mut self, now: Ts) {
+        if self.grace_next_end.is_some_and(|t| now <= t) {
+            return;
+        }
         let grace = self.cfg.grace;
+        let mut next_end = Ts::MAX;
         let mut i = 0;
         while i < self.grace_running.len() {
             let (ip, index) = self.grace_running[i];
@@ -354,6 +362,7 @@ impl Auditor {
                 }
             };
             if end >= now {
+                next_end = next_end.min(end);
                 i += 1;
                 continue;
             }
@@ -363,10 +372,12 @@ impl Auditor {
                 self.tracker.nfs4_drop_old(ip, at);
             }
         }
+        self.grace_next_end = Some(next_end);
     }
 
     /// Take a piece of evidence for `server`; open an epoch when it shows a new instance.
     pub(crate) fn evidence(&mut self, server: IpAddr, ev: Evidence, force_new: bool) {
+        self.grace_next_end = None;
         let grace = self.cfg.grace;
         let target = self.is_failover_target(server);
         let sa = self.server(server);

@@ -6,7 +6,7 @@ use crate::net::tcp::Chunk;
 use crate::net::{FastMap, FastSet, FlowKey, FrameRef, Transport};
 use crate::proto::{self, CallBody, ReplyBody};
 use crate::rpc::matcher::{CallKey, CallOutcome, Matcher, Pending, ReplyOutcome};
-use crate::rpc::msg::{self, Header};
+use crate::rpc::msg::{self, Header, HeaderAt};
 use crate::rpc::record::{RecBytes, RecordInfo, RecordParser, HUNT_GIVE_UP};
 use crate::rpc::{GssService, Kind, Message, ProcId, ReplyStat};
 use std::net::IpAddr;
@@ -118,7 +118,7 @@ impl Core {
                 }
             }
         };
-        let mut env = Envelope { at, key: *key, partial, facts };
+        let mut env = Envelope { at, key: *key, partial, facts, header: None };
         // A sink that reads bodies has every body decoded, and the pipeline learns from it
         // then: the check is for sinks that do not.
         let teaches = !sink.bodies() && env.teaches(body);
@@ -128,6 +128,8 @@ impl Core {
                 let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
                 *retransmit = matches!(self.matcher.call(ck, Pending { id: *id, at, gss: *gss, lookup: None }), CallOutcome::Retransmit);
             }
+            // The header goes along, so that it need not be parsed again.
+            env.header = HeaderAt::of(&rec, &header, body);
             match &mut rec {
                 RecBytes::Lent(b) => sink.envelope(&env, b),
                 RecBytes::Gathered(v) => sink.envelope_gathered(&env, v),
@@ -200,6 +202,9 @@ pub struct Envelope {
     pub key: FlowKey,
     pub partial: bool,
     pub facts: Facts,
+    /// The parsed header, for [`Envelope::open`] (set when the message travels as its
+    /// bytes and this envelope).
+    pub header: Option<HeaderAt>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -213,7 +218,10 @@ impl Envelope {
     /// The message from its bytes (the same bytes the pipeline read), with bodies
     /// decoded when `bodies` is set. `None` if the header does not parse.
     pub fn open<'a>(&self, bytes: &'a [u8], bodies: bool) -> Option<Message<'a>> {
-        let (header, body) = msg::parse(bytes).ok()?;
+        let (header, body) = match self.header.and_then(|h| h.header(bytes)) {
+            Some(x) => x,
+            None => msg::parse(bytes).ok()?,
+        };
         self.message(header, body, bodies)
     }
 

@@ -4,6 +4,9 @@ use crate::xdr::{opaque, string, u32, Opaque, Res, XStr, XdrError};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
+mod at;
+pub use at::HeaderAt;
+
 pub const AUTH_NONE: u32 = 0;
 pub const AUTH_SYS: u32 = 1;
 pub const AUTH_SHORT: u32 = 2;
