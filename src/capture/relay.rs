@@ -3,20 +3,25 @@
 //! thread decodes the bodies and runs the sink. Messages reach the sink in the same
 //! order, with the same content, as on one thread.
 //!
-//! Batches go through a bounded channel and come back empty to be refilled, so the
-//! memory in flight is a few batches.
+//! Batches go through a bounded queue and come back empty to be refilled, so the
+//! memory in flight is a few batches. When the queue is full the reader sleeps until
+//! the sink has taken half of it, not just one batch: waking a thread costs more than
+//! a batch takes to fill, and the reader then sleeps once per few batches.
 
 use crate::pipeline::{Envelope, NetEvent, Sink};
 use crate::rpc::record;
 use crate::rpc::Message;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Messages per batch.
 const BATCH_ITEMS: usize = 1024;
 /// Message bytes per batch (one larger message still makes a batch of its own).
 const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight between the threads.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 6;
+/// A reader waiting for room is woken when the queue is down to this many.
+const WAKE_AT: usize = IN_FLIGHT / 2;
 /// A batch whose byte buffer grew past this (a large record) gives the memory back.
 const KEEP_BYTES: usize = 4 << 20;
 
@@ -37,25 +42,66 @@ struct Batch {
     owned_bytes: usize,
 }
 
+/// The queue between the threads and the emptied batches coming back.
+#[derive(Default)]
+struct Queue {
+    full: VecDeque<Batch>,
+    empties: Vec<Batch>,
+    /// The reader side is gone: nothing more will come.
+    done: bool,
+    /// The sink side is gone: what is sent is dropped.
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    q: Mutex<Queue>,
+    /// Signalled when the queue gets its first batch, or the reader is done.
+    filled: Condvar,
+    /// Signalled when the queue is down to [`WAKE_AT`], or the sink is gone.
+    room: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic on the other thread is reported by its join; the queue stays usable.
+        self.q.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The reader side: a sink that batches what the pipeline hands it.
 pub struct Relay {
     batch: Batch,
-    tx: SyncSender<Batch>,
-    empties: Receiver<Batch>,
+    shared: Arc<Shared>,
 }
 
 /// The sink side: opens the batches and feeds the real sink.
 pub struct Unrelay {
-    rx: Receiver<Batch>,
-    empties: SyncSender<Batch>,
+    shared: Arc<Shared>,
     bodies: bool,
 }
 
 /// A connected pair. `bodies`: whether message bodies are decoded on the sink side.
 pub fn pair(bodies: bool) -> (Relay, Unrelay) {
-    let (tx, rx) = sync_channel(IN_FLIGHT);
-    let (etx, erx) = sync_channel(IN_FLIGHT + 2);
-    (Relay { batch: Batch::default(), tx, empties: erx }, Unrelay { rx, empties: etx, bodies })
+    let shared = Arc::new(Shared::default());
+    (Relay { batch: Batch::default(), shared: shared.clone() }, Unrelay { shared, bodies })
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.shared.lock().done = true;
+        self.shared.filled.notify_one();
+    }
+}
+
+impl Drop for Unrelay {
+    fn drop(&mut self) {
+        let mut q = self.shared.lock();
+        q.closed = true;
+        q.full.clear();
+        drop(q);
+        self.shared.room.notify_one();
+    }
 }
 
 impl Relay {
@@ -71,12 +117,25 @@ impl Relay {
         if self.batch.items.is_empty() {
             return;
         }
-        let mut next = self.empties.try_recv().unwrap_or_default();
+        let sh = &*self.shared;
+        let mut q = sh.lock();
+        while q.full.len() >= IN_FLIGHT && !q.closed {
+            q = sh.room.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        let mut next = q.empties.pop().unwrap_or_default();
+        let full = std::mem::replace(&mut self.batch, Batch::default());
+        let first = q.full.is_empty();
+        if !q.closed {
+            q.full.push_back(full);
+        }
+        drop(q);
+        if first {
+            sh.filled.notify_one();
+        }
         for v in next.owned.drain(..) {
             record::give_back(v);
         }
-        let full = std::mem::replace(&mut self.batch, next);
-        let _ = self.tx.send(full);
+        self.batch = next;
     }
 }
 
@@ -117,7 +176,8 @@ impl Sink for Relay {
 impl Unrelay {
     /// Feed everything relayed into `sink`, until the reader side is dropped.
     pub fn drain(&self, sink: &mut dyn Sink) {
-        for mut b in self.rx.iter() {
+        let sh = &*self.shared;
+        while let Some(mut b) = self.take() {
             for item in &b.items {
                 match item {
                     Item::Net(e) => sink.net_event(e),
@@ -131,7 +191,30 @@ impl Unrelay {
             if b.bytes.capacity() > KEEP_BYTES {
                 b.bytes = Vec::new();
             }
-            let _ = self.empties.try_send(b);
+            let mut q = sh.lock();
+            if q.empties.len() < IN_FLIGHT + 2 {
+                q.empties.push(b);
+            }
+        }
+    }
+
+    /// The next batch, waiting for one; `None` once the reader is done and all is taken.
+    fn take(&self) -> Option<Batch> {
+        let sh = &*self.shared;
+        let mut q = sh.lock();
+        loop {
+            if let Some(b) = q.full.pop_front() {
+                let wake = q.full.len() == WAKE_AT;
+                drop(q);
+                if wake {
+                    sh.room.notify_one();
+                }
+                return Some(b);
+            }
+            if q.done {
+                return None;
+            }
+            q = sh.filled.wait(q).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
