@@ -450,9 +450,8 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
             servers.push(r);
         }
     }
-    let hosts = t
-        .hosts()
-        .iter()
+    let hosts = crate::net::sorted(t.hosts())
+        .into_iter()
         .map(|(h, s)| HostRow { host: h.clone(), state: s.state, source: s.source, from: s.from, to: s.to, at: s.at.into() })
         .collect();
     StateReport {

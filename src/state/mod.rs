@@ -40,7 +40,6 @@ use nlm::{LockInfo, NlmOwner, NlmReq, NlmState, Via};
 use nsm::{NsmReq, NsmState};
 use ranges::{Held, Range};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 pub use time::{parse_at, AtTime};
 
@@ -220,7 +219,8 @@ pub struct Tracker {
     /// [`crate::net::sorted`].
     servers: FastMap<IpAddr, ServerState>,
     names: FhNames,
-    hosts: BTreeMap<String, HostState>,
+    /// Looked up by every lock call: hashed, and sorted where it is listed.
+    hosts: FastMap<String, HostState>,
     journal: Journal,
     pending: Bounded<CallKey, PendingCall>,
     pending_names: Bounded<CallKey, PendingCall>,
@@ -249,7 +249,7 @@ impl Tracker {
             first_ts: None,
             servers: FastMap::default(),
             names: FhNames::new(cfg.names_cap),
-            hosts: BTreeMap::new(),
+            hosts: FastMap::default(),
             journal: Journal::new(cfg.journal_cap),
             pending: Bounded::new(cfg.pending_cap),
             pending_names: Bounded::new(cfg.pending_names_cap),
@@ -291,7 +291,7 @@ impl Tracker {
     }
 
     /// Last state number seen per host name (or statd address).
-    pub fn hosts(&self) -> &BTreeMap<String, HostState> {
+    pub fn hosts(&self) -> &FastMap<String, HostState> {
         &self.hosts
     }
 

@@ -218,7 +218,7 @@ pub fn report(t: &Tracker, ip: IpAddr, s: &Nfs4State) -> Nfs4Report {
     let path = |fh: &[u8]| t.path(fh);
     let owner = |c: u64| s.client_owner(c).map(owner_text);
     let addr = |c: u64| s.client(c).map(|c| c.addr);
-    let clients = s.clients.values().map(client_row).collect();
+    let clients = s.client_ids().iter().filter_map(|id| s.clients.get(id)).map(client_row).collect();
     let sessions = sorted(&s.sessions)
         .into_iter()
         .map(|(_, x)| x)

@@ -22,6 +22,17 @@ fn before_or_at(a: FrameRef, b: FrameRef) -> bool {
     (a.ts, a.file, a.frame) <= (b.ts, b.file, b.frame)
 }
 
+/// Client ids collected in ascending order (the clients are kept in a hash map).
+struct Ascending(Vec<u64>);
+
+impl FromIterator<u64> for Ascending {
+    fn from_iter<I: IntoIterator<Item = u64>>(it: I) -> Self {
+        let mut v: Vec<u64> = it.into_iter().collect();
+        v.sort_unstable();
+        Ascending(v)
+    }
+}
+
 impl Apply<'_, '_> {
     /// The current clients that go to the old epoch with client `x`.
     fn epoch_of(&self, x: u64) -> Vec<u64> {
@@ -34,7 +45,8 @@ impl Apply<'_, '_> {
             .filter(|c| !c.is_stale())
             .filter(|c| c.clientid == x || (by_epoch && clientid_looks_epoch_based(c.clientid) && clientid_epoch(c.clientid) == clientid_epoch(x)) || before_or_at(c.created, last))
             .map(|c| c.clientid)
-            .collect()
+            .collect::<Ascending>()
+            .0
     }
 
     /// Move the clients `ids` and everything they hold to the old epoch.
@@ -122,7 +134,8 @@ impl Apply<'_, '_> {
             .values()
             .filter(|c| !c.is_stale() && clientid_looks_epoch_based(c.clientid) && clientid_epoch(c.clientid) != hi)
             .map(|c| c.clientid)
-            .collect();
+            .collect::<Ascending>()
+            .0;
         let marked = self.mark_old(&ids, EvidenceKind::ClientidEpochChange);
         let idx = self.evidence(EvidenceKind::ClientidEpochChange, op, 0, Some(cid), true, Detail::default());
         self.set_marked(idx, marked);
@@ -207,7 +220,8 @@ impl Apply<'_, '_> {
                         }
                     })
                     .map(|c| c.clientid)
-                    .collect()
+                    .collect::<Ascending>()
+                    .0
             }
             None => Vec::new(),
         };

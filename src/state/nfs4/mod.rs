@@ -365,7 +365,9 @@ pub struct EpochMark {
 /// NFSv4 state of one server IP.
 #[derive(Debug, Clone)]
 pub struct Nfs4State {
-    pub clients: BTreeMap<u64, Nfs4Client>,
+    /// Looked up by most operations: hashed; iterated in client id order where the
+    /// order shows ([`Nfs4State::client_ids`]).
+    pub clients: FastMap<u64, Nfs4Client>,
     /// Sessions, open, delegation and lock stateids are hashed (looked up for almost
     /// every operation); iterate them through [`crate::net::sorted`] wherever the order shows.
     pub sessions: FastMap<[u8; 16], Nfs4Session>,
@@ -436,7 +438,7 @@ pub struct DroppedOld {
 impl Nfs4State {
     pub fn new(limits: Nfs4Limits) -> Self {
         Nfs4State {
-            clients: BTreeMap::new(),
+            clients: FastMap::default(),
             sessions: FastMap::default(),
             opens: FastMap::default(),
             delegations: FastMap::default(),
@@ -483,7 +485,7 @@ impl Nfs4State {
     /// Clients with this owner (current and old epoch), oldest first.
     pub fn clients_of_owner<'s>(&'s self, owner: &'s [u8]) -> impl Iterator<Item = &'s Nfs4Client> + 's {
         let mut v: Vec<&Nfs4Client> = self.clients.values().filter(|c| !owner.is_empty() && c.owner == owner).collect();
-        v.sort_by_key(|c| (c.created.ts, c.created.frame));
+        v.sort_by_key(|c| (c.created.ts, c.created.frame, c.clientid));
         v.into_iter()
     }
 
@@ -511,6 +513,11 @@ impl Nfs4State {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// The client ids, ascending.
+    pub fn client_ids(&self) -> Vec<u64> {
+        sorted_keys(&self.clients, |_| true)
     }
 
     /// Whether any old-epoch state is kept.
@@ -554,9 +561,10 @@ impl Nfs4State {
     /// Remove every piece of old-epoch state; returns what went (in key order).
     pub fn drop_old(&mut self) -> DroppedOld {
         let mut d = DroppedOld::default();
-        let (old, keep): (BTreeMap<u64, Nfs4Client>, BTreeMap<u64, Nfs4Client>) = std::mem::take(&mut self.clients).into_iter().partition(|(_, c)| c.is_stale());
+        let (old, keep): (FastMap<u64, Nfs4Client>, FastMap<u64, Nfs4Client>) = std::mem::take(&mut self.clients).into_iter().partition(|(_, c)| c.is_stale());
         self.clients = keep;
         d.clients = old.into_values().collect();
+        d.clients.sort_unstable_by_key(|c| c.clientid);
         let n = self.sessions.len();
         self.sessions.retain(|_, s| s.stale_since.is_none());
         d.sessions = n - self.sessions.len();
