@@ -123,7 +123,7 @@ impl Relay {
             q = sh.room.wait(q).unwrap_or_else(|e| e.into_inner());
         }
         let mut next = q.empties.pop().unwrap_or_default();
-        let full = std::mem::replace(&mut self.batch, Batch::default());
+        let full = std::mem::take(&mut self.batch);
         let first = q.full.is_empty();
         if !q.closed {
             q.full.push_back(full);
