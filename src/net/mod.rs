@@ -1,5 +1,6 @@
 //! Link and network layers, IP defragmentation and TCP reassembly.
 
+pub mod bounded;
 pub mod defrag;
 pub mod link;
 pub mod roce;

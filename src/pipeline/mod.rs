@@ -464,7 +464,7 @@ impl Pipeline {
         c.partial_records = rec.partial;
         c.ip_reassembled = self.defrag.reassembled;
         c.ip_fragments_dropped = self.defrag.dropped;
-        let m: MatchCounters = self.core.matcher.counters;
+        let m: MatchCounters = self.core.matcher.counters();
         c.rpc_calls = m.calls;
         c.rpc_replies = m.replies;
         c.retransmitted_calls = m.retransmitted_calls;

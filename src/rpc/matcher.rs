@@ -7,9 +7,8 @@
 //! until a later answer takes the slot.
 
 use super::{GssService, ProcId};
-use crate::net::{Endpoint, FastMap, FrameRef, Transport, Ts};
-use std::collections::hash_map::Entry as Slot;
-use std::collections::VecDeque;
+use crate::net::bounded::Bounded;
+use crate::net::{Endpoint, FrameRef, Transport, Ts};
 
 /// Slots of the window of answered calls.
 pub const ANSWERED_SLOTS: usize = 1 << SLOT_BITS;
@@ -59,12 +58,6 @@ pub struct Pending {
     pub lookup: Option<(u32, u32, u32)>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    p: Pending,
-    seq: u64,
-}
-
 /// An answered call, with the time of its reply.
 #[derive(Debug, Clone, Copy)]
 struct Answered {
@@ -98,27 +91,17 @@ pub enum ReplyOutcome {
 }
 
 pub struct Matcher {
-    /// Calls waiting for their reply.
-    map: FastMap<CallKey, Entry>,
-    /// Calls in arrival order; entries whose sequence number no longer matches are stale.
-    order: VecDeque<(CallKey, u64)>,
+    /// Calls waiting for their reply, oldest first out when the cap is reached.
+    map: Bounded<CallKey, Pending>,
     /// Answered calls, each in the slot its key picks ([`CallKey::slot`]).
     answered: Vec<Option<Answered>>,
-    seq: u64,
-    cap: usize,
-    pub counters: MatchCounters,
+    /// Counts, except what the cap pushed out ([`Matcher::counters`] adds it).
+    counters: MatchCounters,
 }
 
 impl Matcher {
     pub fn new(cap: usize) -> Self {
-        Matcher {
-            map: FastMap::default(),
-            order: VecDeque::new(),
-            answered: Vec::new(),
-            seq: 0,
-            cap: cap.max(1),
-            counters: MatchCounters::default(),
-        }
+        Matcher { map: Bounded::new(cap), answered: Vec::new(), counters: MatchCounters::default() }
     }
 
     /// Calls waiting for their reply.
@@ -127,57 +110,39 @@ impl Matcher {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.len() == 0
+    }
+
+    pub fn counters(&self) -> MatchCounters {
+        let mut c = self.counters;
+        c.unanswered_calls += self.map.evicted;
+        c.evicted += self.map.evicted;
+        c
     }
 
     pub fn call(&mut self, key: CallKey, p: Pending) -> CallOutcome {
-        let seq = self.seq + 1;
-        let fresh = Entry { p, seq };
-        match self.map.entry(key) {
-            Slot::Occupied(mut o) => {
-                let e = o.get_mut();
-                if e.p.id == p.id {
-                    self.counters.retransmitted_calls += 1;
-                    return CallOutcome::Retransmit;
-                }
-                // The xid used again for another procedure: the first call went unanswered.
-                self.counters.unanswered_calls += 1;
-                *e = fresh;
+        if let Some(e) = self.map.get(&key) {
+            if e.id == p.id {
+                self.counters.retransmitted_calls += 1;
+                return CallOutcome::Retransmit;
             }
-            Slot::Vacant(v) => {
-                v.insert(fresh);
-            }
+            // The xid used again for another procedure: the first call went unanswered.
+            self.counters.unanswered_calls += 1;
         }
+        self.map.insert(key, p);
         self.counters.calls += 1;
-        self.seq = seq;
-        self.order.push_back((key, self.seq));
-        while self.map.len() > self.cap {
-            let Some((k, s)) = self.order.pop_front() else { break };
-            if let Slot::Occupied(o) = self.map.entry(k) {
-                if o.get().seq == s {
-                    self.counters.unanswered_calls += 1;
-                    self.counters.evicted += 1;
-                    o.remove();
-                }
-            }
-        }
-        // Answered calls leave stale entries behind; sweep them now and then.
-        if self.order.len() > 4 * self.map.len() + 4096 {
-            let map = &self.map;
-            self.order.retain(|(k, s)| map.get(k).is_some_and(|e| e.seq == *s));
-        }
         CallOutcome::New
     }
 
     /// A reply at time `now`.
     pub fn reply(&mut self, key: &CallKey, now: Ts) -> ReplyOutcome {
-        if let Some(e) = self.map.remove(key) {
+        if let Some(p) = self.map.remove(key) {
             self.counters.replies += 1;
             if self.answered.is_empty() {
                 self.answered = vec![None; ANSWERED_SLOTS];
             }
-            self.answered[key.slot()] = Some(Answered { key: *key, p: e.p, at: now });
-            return ReplyOutcome::Matched(e.p);
+            self.answered[key.slot()] = Some(Answered { key: *key, p, at: now });
+            return ReplyOutcome::Matched(p);
         }
         match self.answered.get(key.slot()) {
             Some(Some(a)) if a.key == *key && now - a.at <= ANSWERED_KEEP => {
@@ -193,14 +158,13 @@ impl Matcher {
 
     /// Is a call with this key waiting for its reply?
     pub fn is_pending(&self, key: &CallKey) -> bool {
-        self.map.contains_key(key)
+        self.map.contains(key)
     }
 
     /// End of input: count the calls never answered.
     pub fn finish(&mut self) {
         self.counters.unanswered_calls += self.map.len() as u64;
         self.map.clear();
-        self.order.clear();
         self.answered = Vec::new();
     }
 }
@@ -229,7 +193,7 @@ mod tests {
         }
         assert!(matches!(m.reply(&key(1), 0), ReplyOutcome::Duplicate(_)));
         assert!(matches!(m.reply(&key(2), 0), ReplyOutcome::Orphan));
-        assert_eq!(m.counters, MatchCounters { calls: 1, retransmitted_calls: 1, replies: 1, duplicate_replies: 1, orphan_replies: 1, unanswered_calls: 0, evicted: 0 });
+        assert_eq!(m.counters(), MatchCounters { calls: 1, retransmitted_calls: 1, replies: 1, duplicate_replies: 1, orphan_replies: 1, unanswered_calls: 0, evicted: 0 });
     }
 
     #[test]
@@ -239,11 +203,11 @@ mod tests {
             m.call(key(x), pending(x as u64));
         }
         assert_eq!(m.len(), 4);
-        assert_eq!(m.counters.evicted, 6);
+        assert_eq!(m.counters().evicted, 6);
         assert!(matches!(m.reply(&key(0), 0), ReplyOutcome::Orphan));
         assert!(matches!(m.reply(&key(9), 0), ReplyOutcome::Matched(_)));
         m.finish();
-        assert_eq!(m.counters.unanswered_calls, 6 + 3);
+        assert_eq!(m.counters().unanswered_calls, 6 + 3);
     }
 
     #[test]
@@ -265,7 +229,6 @@ mod tests {
             m.reply(&key(x), 63 * s);
         }
         assert_eq!(m.len(), 0);
-        assert!(m.order.len() <= 4 * m.len() + 4096, "stale entries are swept");
         assert!(matches!(m.reply(&key(1), 63 * s), ReplyOutcome::Orphan), "later answers took its slot");
         let last = 9 + 4 * ANSWERED_SLOTS as u32;
         assert!(matches!(m.reply(&key(last), 63 * s), ReplyOutcome::Duplicate(p) if p.at.frame == last as u64));

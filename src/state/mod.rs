@@ -13,7 +13,6 @@
 //! [`TrackerConfig::until`] only messages up to that moment are used: the state as it
 //! was then.
 
-mod bounded;
 pub mod journal;
 pub mod names;
 pub mod nfs4;
@@ -32,7 +31,7 @@ use crate::proto::{self, mount, nfs2, nfs3, CallBody, ReplyBody};
 use crate::rpc::matcher::CallKey;
 use crate::rpc::{CallHeader, Kind, Message, ProcId};
 use crate::xdr::XStr;
-use bounded::Bounded;
+use crate::net::bounded::Bounded;
 use journal::Journal;
 use names::FhNames;
 use nfs4::{Nfs4Call, Nfs4Counters, Nfs4Limits, Nfs4State};

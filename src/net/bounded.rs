@@ -48,11 +48,16 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         }
     }
 
+    /// Forget every entry (the count of evicted ones stays).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.order.clear();
+    }
+
     pub fn remove(&mut self, k: &K) -> Option<V> {
         self.map.remove(k).map(|(_, v)| v)
     }
 
-    #[cfg(test)]
     pub fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k).map(|(_, v)| v)
     }
