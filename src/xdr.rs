@@ -57,7 +57,7 @@ pub fn finish<T>(r: Res<'_, T>) -> Result<T, XdrError> {
 }
 
 #[inline]
-fn fail<T>(e: XdrError) -> Result<T, nom::Err<XdrError>> {
+pub(crate) fn fail<T>(e: XdrError) -> Result<T, nom::Err<XdrError>> {
     Err(nom::Err::Error(e))
 }
 

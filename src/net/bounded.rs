@@ -1,14 +1,15 @@
 //! A map with a cap that forgets its oldest entries first.
+//!
+//! Each entry carries its insertion number. The age order is only needed when the map
+//! is full, and then the oldest sixteenth goes at once: one pass over the map per
+//! `cap / 16` insertions, instead of an order queue kept up on every insertion.
 
 use crate::net::FastMap;
-use std::collections::VecDeque;
 use std::hash::Hash;
 
 #[derive(Debug, Clone)]
 pub struct Bounded<K, V> {
     map: FastMap<K, (u64, V)>,
-    /// Insertion order; entries whose sequence number no longer matches are stale.
-    order: VecDeque<(K, u64)>,
     seq: u64,
     cap: usize,
     /// Entries pushed out by the cap.
@@ -17,7 +18,7 @@ pub struct Bounded<K, V> {
 
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     pub fn new(cap: usize) -> Self {
-        Bounded { map: FastMap::default(), order: VecDeque::new(), seq: 0, cap: cap.max(1), evicted: 0 }
+        Bounded { map: FastMap::default(), seq: 0, cap: cap.max(1), evicted: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -30,28 +31,39 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
 
     /// Insert or replace (a replaced entry counts as new for the age order).
     pub fn insert(&mut self, k: K, v: V) {
-        while self.map.len() >= self.cap && !self.map.contains_key(&k) {
-            let Some((old, s)) = self.order.pop_front() else { break };
-            if self.map.get(&old).is_some_and(|(cur, _)| *cur == s) {
-                self.map.remove(&old);
-                self.evicted += 1;
-            }
+        if self.map.len() >= self.cap && !self.map.contains_key(&k) {
+            self.evict_oldest();
         }
         self.seq += 1;
-        self.order.push_back((k.clone(), self.seq));
         self.map.insert(k, (self.seq, v));
-        // Removed and replaced entries leave stale order entries: compact once they
-        // outnumber the live ones, so the order grows with the map, not with time.
-        if self.order.len() > 2 * self.map.len() + 1024 {
-            let map = &self.map;
-            self.order.retain(|(k, s)| map.get(k).is_some_and(|(cur, _)| cur == s));
+    }
+
+    /// The value under `k`, or `v` inserted there; `true` if it was already there.
+    pub fn get_or_insert(&mut self, k: K, v: V) -> (&mut V, bool) {
+        if self.map.len() >= self.cap && !self.map.contains_key(&k) {
+            self.evict_oldest();
         }
+        self.seq += 1;
+        let seq = self.seq;
+        match self.map.entry(k) {
+            std::collections::hash_map::Entry::Occupied(e) => (&mut e.into_mut().1, true),
+            std::collections::hash_map::Entry::Vacant(e) => (&mut e.insert((seq, v)).1, false),
+        }
+    }
+
+    /// Makes room: the oldest sixteenth of the cap (at least one entry) goes.
+    fn evict_oldest(&mut self) {
+        let n = (self.cap / 16).clamp(1, self.map.len());
+        let mut ages: Vec<u64> = self.map.values().map(|(s, _)| *s).collect();
+        let (_, &mut newest_gone, _) = ages.select_nth_unstable(n - 1);
+        let before = self.map.len();
+        self.map.retain(|_, (s, _)| *s > newest_gone);
+        self.evicted += (before - self.map.len()) as u64;
     }
 
     /// Forget every entry (the count of evicted ones stays).
     pub fn clear(&mut self) {
         self.map.clear();
-        self.order.clear();
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
@@ -64,7 +76,9 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
 
     /// Entries from oldest to newest.
     pub fn values_in_order(&self) -> impl Iterator<Item = &V> {
-        self.order.iter().filter_map(|(k, s)| self.map.get(k).filter(|(cur, _)| cur == s).map(|(_, v)| v))
+        let mut v: Vec<&(u64, V)> = self.map.values().collect();
+        v.sort_unstable_by_key(|(s, _)| *s);
+        v.into_iter().map(|(_, v)| v)
     }
 }
 
@@ -87,13 +101,41 @@ mod tests {
     }
 
     #[test]
-    fn stale_order_entries_are_compacted() {
+    fn removed_entries_leave_room_and_are_not_counted() {
         let mut b = Bounded::new(4);
         for i in 0..1000 {
             b.insert(i % 3, i);
             b.remove(&((i + 1) % 3));
         }
-        assert!(b.order.len() <= 2 * b.len() + 1024);
+        assert!(b.len() <= 3);
         assert_eq!(b.evicted, 0);
+    }
+
+    #[test]
+    fn a_full_map_drops_its_oldest_sixteenth() {
+        let mut b = Bounded::new(64);
+        for i in 0..64 {
+            b.insert(i, i);
+        }
+        b.insert(7, 7); // refreshed: now the newest
+        b.insert(100, 100);
+        assert_eq!(b.evicted, 4);
+        assert_eq!(b.len(), 61);
+        for gone in [0, 1, 2, 3] {
+            assert_eq!(b.get(&gone), None);
+        }
+        assert_eq!(b.get(&4), Some(&4));
+        assert_eq!(b.get(&7), Some(&7));
+        let order: Vec<i32> = b.values_in_order().copied().collect();
+        assert_eq!(&order[..3], &[4, 5, 6]);
+        assert_eq!(&order[order.len() - 2..], &[7, 100]);
+    }
+
+    #[test]
+    fn get_or_insert_keeps_the_first_value() {
+        let mut b = Bounded::new(8);
+        assert_eq!(b.get_or_insert(1, "a"), (&mut "a", false));
+        assert_eq!(b.get_or_insert(1, "b"), (&mut "a", true));
+        assert_eq!(b.len(), 1);
     }
 }

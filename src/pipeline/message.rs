@@ -83,8 +83,8 @@ impl Core {
 
     /// One complete RPC message (a TCP record or a UDP datagram).
     pub(super) fn record(&mut self, key: &FlowKey, at: FrameRef, mut rec: RecBytes<'_>, partial: bool, sink: &mut dyn Sink) {
-        let (header, body) = match msg::parse(&rec) {
-            Ok(x) => x,
+        let h = match HeaderAt::parse(&rec) {
+            Ok(h) => h,
             Err(_) => {
                 if partial {
                     self.counters.partial_unreadable += 1;
@@ -94,23 +94,17 @@ impl Core {
                 return;
             }
         };
-        let facts = match &header {
-            Header::Call(h) => {
-                if h.rpcvers != 2 {
+        let facts = match h.call() {
+            Some((rpcvers, prog, vers, proc_)) => {
+                if rpcvers != 2 {
                     self.counters.malformed_rpc += 1;
                     return;
                 }
-                let cb = self.cb_progs.contains(&h.prog);
-                let id = ProcId { prog: h.prog, vers: h.vers, proc_: h.proc_, cb };
-                let gss = match &h.cred {
-                    crate::rpc::Auth::Gss { gss_proc: 0, service, .. } => Some(*service),
-                    crate::rpc::Auth::Gss { .. } => Some(GssService::Unknown(u32::MAX)),
-                    _ => None,
-                };
-                Facts::Call { id, gss, retransmit: false }
+                let id = ProcId { prog, vers, proc_, cb: self.cb_progs.contains(&prog) };
+                Facts::Call { id, gss: h.gss(), retransmit: false }
             }
-            Header::Reply(h) => {
-                let ck = CallKey { client: key.dst, server: key.src, transport: key.transport, xid: h.xid };
+            None => {
+                let ck = CallKey { client: key.dst, server: key.src, transport: key.transport, xid: h.xid() };
                 match self.matcher.reply(&ck, at.ts) {
                     ReplyOutcome::Matched(p) => Facts::Reply { pending: Some(p), duplicate: false },
                     ReplyOutcome::Duplicate(p) => Facts::Reply { pending: Some(p), duplicate: true },
@@ -118,24 +112,28 @@ impl Core {
                 }
             }
         };
-        let mut env = Envelope { at, key: *key, partial, facts, header: None };
+        // The header goes along, so that it need not be parsed again.
+        let mut env = Envelope { at, key: *key, partial, facts, header: Some(h) };
         // A sink that reads bodies has every body decoded, and the pipeline learns from it
         // then: the check is for sinks that do not.
-        let teaches = !sink.bodies() && env.teaches(body);
+        let teaches = !sink.bodies() && env.teaches(rec.get(h.body_offset()..).unwrap_or_default());
         if sink.envelopes_only() && !teaches {
             // Nothing here needs the message: only calls are matched.
-            if let (Header::Call(h), Facts::Call { id, gss, retransmit }) = (&header, &mut env.facts) {
-                let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid };
+            if let Facts::Call { id, gss, retransmit } = &mut env.facts {
+                let ck = CallKey { client: key.src, server: key.dst, transport: key.transport, xid: h.xid() };
                 *retransmit = matches!(self.matcher.call(ck, Pending { id: *id, at, gss: *gss, lookup: None }), CallOutcome::Retransmit);
             }
-            // The header goes along, so that it need not be parsed again.
-            env.header = HeaderAt::of(&rec, &header, body);
             match &mut rec {
                 RecBytes::Lent(b) => sink.envelope(&env, b),
                 RecBytes::Gathered(v) => sink.envelope_gathered(&env, v),
             }
             return;
         }
+        let Some((header, body)) = h.header(&rec) else {
+            // Cannot happen: the places were taken from these bytes.
+            self.counters.malformed_rpc += 1;
+            return;
+        };
         // A relay decodes bodies on its own thread: here only what the pipeline learns from.
         let bodies = self.cfg.decode_bodies && (sink.bodies() || teaches);
         let mut m = env.message(header, body, bodies);

@@ -121,15 +121,16 @@ impl Matcher {
     }
 
     pub fn call(&mut self, key: CallKey, p: Pending) -> CallOutcome {
-        if let Some(e) = self.map.get(&key) {
-            if e.id == p.id {
+        let (first, had) = self.map.get_or_insert(key, p);
+        if had {
+            if first.id == p.id {
                 self.counters.retransmitted_calls += 1;
                 return CallOutcome::Retransmit;
             }
             // The xid used again for another procedure: the first call went unanswered.
             self.counters.unanswered_calls += 1;
+            self.map.insert(key, p);
         }
-        self.map.insert(key, p);
         self.counters.calls += 1;
         CallOutcome::New
     }

@@ -1,6 +1,6 @@
 //! ONC-RPC messages (RFC 5531 §9): call and reply headers, credentials and verifiers.
 
-use crate::xdr::{opaque, string, u32, Opaque, Res, XStr, XdrError};
+use crate::xdr::{opaque, u32, Opaque, XStr, XdrError};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -68,48 +68,6 @@ impl Serialize for Gids<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.iter())
     }
-}
-
-fn auth(i: &[u8], verifier: bool) -> Res<'_, Auth<'_>> {
-    let (i, flavor) = u32(i)?;
-    let (_, len) = u32(i)?;
-    if len > MAX_AUTH {
-        return Err(nom::Err::Error(XdrError::BadLength { len, left: MAX_AUTH as usize }));
-    }
-    let (rest, body) = opaque(i)?;
-    let a = match flavor {
-        AUTH_NONE => Auth::None,
-        AUTH_SYS if !verifier => {
-            let (b, stamp) = u32(body)?;
-            let (b, machine) = string(b)?;
-            let (b, uid) = u32(b)?;
-            let (b, gid) = u32(b)?;
-            let (b, n) = u32(b)?;
-            if n > 16 || (n as usize) * 4 > b.len() {
-                return Err(nom::Err::Error(XdrError::TooMany { count: n, cap: 16 }));
-            }
-            Auth::Sys { stamp, machine, uid, gid, gids: Gids(&b[..n as usize * 4]) }
-        }
-        AUTH_SHORT | AUTH_SYS => Auth::Short { body: Opaque(body) },
-        RPCSEC_GSS if verifier => Auth::GssVerf { mic: Opaque(body) },
-        RPCSEC_GSS => {
-            let (b, version) = u32(body)?;
-            let (b, gss_proc) = u32(b)?;
-            let (b, seq) = u32(b)?;
-            let (b, svc) = u32(b)?;
-            let (_, handle) = opaque(b)?;
-            let service = match svc {
-                1 => GssService::None,
-                2 => GssService::Integrity,
-                3 => GssService::Privacy,
-                n => GssService::Unknown(n),
-            };
-            Auth::Gss { version, gss_proc, seq, service, handle: Opaque(handle) }
-        }
-        AUTH_TLS => Auth::Tls { body: Opaque(body) },
-        number => Auth::Other { number, body: Opaque(body) },
-    };
-    Ok((rest, a))
 }
 
 impl Auth<'_> {
@@ -241,60 +199,8 @@ pub enum Header<'a> {
 
 /// Parse an RPC message header; returns the header and the body after it.
 pub fn parse(msg: &[u8]) -> Result<(Header<'_>, &[u8]), XdrError> {
-    let (i, xid) = u32(msg)?;
-    let (i, mtype) = u32(i)?;
-    match mtype {
-        0 => {
-            let (i, rpcvers) = u32(i)?;
-            let (i, prog) = u32(i)?;
-            let (i, vers) = u32(i)?;
-            let (i, proc_) = u32(i)?;
-            let (i, cred) = auth(i, false)?;
-            let (i, verf) = auth(i, true)?;
-            Ok((Header::Call(CallHeader { xid, rpcvers, prog, vers, proc_, cred, verf }), i))
-        }
-        1 => {
-            let (i, rs) = u32(i)?;
-            match rs {
-                0 => {
-                    let (i, verf) = auth(i, true)?;
-                    let (i, st) = u32(i)?;
-                    let (i, stat) = match st {
-                        0 => (i, AcceptStat::Success),
-                        1 => (i, AcceptStat::ProgUnavail),
-                        2 => {
-                            let (i, low) = u32(i)?;
-                            let (i, high) = u32(i)?;
-                            (i, AcceptStat::ProgMismatch { low, high })
-                        }
-                        3 => (i, AcceptStat::ProcUnavail),
-                        4 => (i, AcceptStat::GarbageArgs),
-                        5 => (i, AcceptStat::SystemErr),
-                        n => (i, AcceptStat::Unknown(n)),
-                    };
-                    Ok((Header::Reply(ReplyHeader { xid, stat: ReplyStat::Accepted { verf, stat } }), i))
-                }
-                1 => {
-                    let (i, rj) = u32(i)?;
-                    let (i, r) = match rj {
-                        0 => {
-                            let (i, low) = u32(i)?;
-                            let (i, high) = u32(i)?;
-                            (i, RejectStat::RpcMismatch { low, high })
-                        }
-                        1 => {
-                            let (i, a) = u32(i)?;
-                            (i, RejectStat::AuthError(a))
-                        }
-                        n => (i, RejectStat::Unknown(n)),
-                    };
-                    Ok((Header::Reply(ReplyHeader { xid, stat: ReplyStat::Denied(r) }), i))
-                }
-                n => Err(XdrError::BadValue { what: "reply_stat", value: n }),
-            }
-        }
-        n => Err(XdrError::BadValue { what: "msg_type", value: n }),
-    }
+    // The places the parser took come from `msg`: the header is always there.
+    HeaderAt::parse(msg)?.header(msg).ok_or(XdrError::Truncated { needed: 0 })
 }
 
 /// Unwrap an RPCSEC_GSS integrity body (`rpc_gss_integ_data`): the sequence number

@@ -1,11 +1,12 @@
-//! A parsed RPC header without its bytes: what [`parse`](super::parse) found, with each
-//! borrowed part (credential body, machine name, …) kept as its place in the message.
-//! Over the same bytes, copied elsewhere, [`HeaderAt::header`] gives the header back
-//! without parsing it again: the thread that decodes bodies gets it from the thread that
-//! read the stream.
+//! The RPC header parser. It reads a header into a [`HeaderAt`]: the numbers, with
+//! each borrowed part (credential body, machine name, …) kept as its place in the
+//! message. Over the same bytes, or a copy of them, [`HeaderAt::header`] gives the
+//! borrowed [`Header`] without parsing again: the thread that reads the stream parses,
+//! and the thread that decodes bodies gets the header from it.
 
 use super::{AcceptStat, Auth, CallHeader, Gids, GssService, Header, RejectStat, ReplyHeader, ReplyStat};
-use crate::xdr::{Opaque, XStr};
+use super::{AUTH_NONE, AUTH_SHORT, AUTH_SYS, AUTH_TLS, MAX_AUTH, RPCSEC_GSS};
+use crate::xdr::{fail, finish, opaque, u32, Opaque, Res, XStr, XdrError};
 
 /// Where a borrowed part lies: offset and length in the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,34 +42,57 @@ pub struct HeaderAt {
     kind: KindAt,
 }
 
-/// The place of `part` in `msg`; `None` if it does not lie there.
-fn span(msg: &[u8], part: &[u8]) -> Option<Span> {
-    let off = (part.as_ptr() as usize).checked_sub(msg.as_ptr() as usize)?;
-    if off.checked_add(part.len())? > msg.len() {
-        return None;
-    }
-    Some(Span { off: u32::try_from(off).ok()?, len: u32::try_from(part.len()).ok()? })
-}
-
 fn part(msg: &[u8], s: Span) -> Option<&[u8]> {
     msg.get(s.off as usize..(s.off as usize).checked_add(s.len as usize)?)
 }
 
+/// The place of `part`, a slice the parser took from `msg` (no longer than 4 GiB).
+fn at(msg: &[u8], part: &[u8]) -> Span {
+    Span { off: (part.as_ptr() as usize - msg.as_ptr() as usize) as u32, len: part.len() as u32 }
+}
+
 impl AuthAt {
-    fn of(msg: &[u8], a: &Auth<'_>) -> Option<AuthAt> {
-        Some(match a {
-            Auth::None => AuthAt::None,
-            Auth::Sys { stamp, machine, uid, gid, gids } => {
-                AuthAt::Sys { stamp: *stamp, machine: span(msg, machine.0)?, uid: *uid, gid: *gid, gids: span(msg, gids.0)? }
+    /// A credential (or, with `verifier`, a verifier) at the start of `i`, a part of `msg`.
+    fn parse<'a>(msg: &[u8], i: &'a [u8], verifier: bool) -> Res<'a, AuthAt> {
+        let (i, flavor) = u32(i)?;
+        let (_, len) = u32(i)?;
+        if len > MAX_AUTH {
+            return fail(XdrError::BadLength { len, left: MAX_AUTH as usize });
+        }
+        let (rest, body) = opaque(i)?;
+        let a = match flavor {
+            AUTH_NONE => AuthAt::None,
+            AUTH_SYS if !verifier => {
+                let (b, stamp) = u32(body)?;
+                let (b, machine) = opaque(b)?;
+                let (b, uid) = u32(b)?;
+                let (b, gid) = u32(b)?;
+                let (b, n) = u32(b)?;
+                if n > 16 || (n as usize) * 4 > b.len() {
+                    return fail(XdrError::TooMany { count: n, cap: 16 });
+                }
+                AuthAt::Sys { stamp, machine: at(msg, machine), uid, gid, gids: at(msg, &b[..n as usize * 4]) }
             }
-            Auth::Short { body } => AuthAt::Short(span(msg, body.0)?),
-            Auth::Gss { version, gss_proc, seq, service, handle } => {
-                AuthAt::Gss { version: *version, gss_proc: *gss_proc, seq: *seq, service: *service, handle: span(msg, handle.0)? }
+            AUTH_SHORT | AUTH_SYS => AuthAt::Short(at(msg, body)),
+            RPCSEC_GSS if verifier => AuthAt::GssVerf(at(msg, body)),
+            RPCSEC_GSS => {
+                let (b, version) = u32(body)?;
+                let (b, gss_proc) = u32(b)?;
+                let (b, seq) = u32(b)?;
+                let (b, svc) = u32(b)?;
+                let (_, handle) = opaque(b)?;
+                let service = match svc {
+                    1 => GssService::None,
+                    2 => GssService::Integrity,
+                    3 => GssService::Privacy,
+                    n => GssService::Unknown(n),
+                };
+                AuthAt::Gss { version, gss_proc, seq, service, handle: at(msg, handle) }
             }
-            Auth::GssVerf { mic } => AuthAt::GssVerf(span(msg, mic.0)?),
-            Auth::Tls { body } => AuthAt::Tls(span(msg, body.0)?),
-            Auth::Other { number, body } => AuthAt::Other { number: *number, body: span(msg, body.0)? },
-        })
+            AUTH_TLS => AuthAt::Tls(at(msg, body)),
+            number => AuthAt::Other { number, body: at(msg, body) },
+        };
+        Ok((rest, a))
     }
 
     fn auth<'a>(&self, msg: &'a [u8]) -> Option<Auth<'a>> {
@@ -89,20 +113,98 @@ impl AuthAt {
 }
 
 impl HeaderAt {
-    /// `h` and `body` as [`parse`](super::parse) returned them for `msg`; `None` if a
-    /// part does not lie in `msg`.
-    pub fn of(msg: &[u8], h: &Header<'_>, body: &[u8]) -> Option<HeaderAt> {
-        let (xid, kind) = match h {
-            Header::Call(c) => {
-                let (cred, verf) = (AuthAt::of(msg, &c.cred)?, AuthAt::of(msg, &c.verf)?);
-                (c.xid, KindAt::Call { rpcvers: c.rpcvers, prog: c.prog, vers: c.vers, proc_: c.proc_, cred, verf })
+    /// Parse the header at the start of `msg`.
+    pub fn parse(msg: &[u8]) -> Result<HeaderAt, XdrError> {
+        if u32::try_from(msg.len()).is_err() {
+            return Err(XdrError::BadLength { len: u32::MAX, left: msg.len() });
+        }
+        finish(Self::parse_in(msg))
+    }
+
+    fn parse_in(msg: &[u8]) -> Res<'_, HeaderAt> {
+        let (i, xid) = u32(msg)?;
+        let (i, mtype) = u32(i)?;
+        let (i, kind) = match mtype {
+            0 => {
+                let (i, rpcvers) = u32(i)?;
+                let (i, prog) = u32(i)?;
+                let (i, vers) = u32(i)?;
+                let (i, proc_) = u32(i)?;
+                let (i, cred) = AuthAt::parse(msg, i, false)?;
+                let (i, verf) = AuthAt::parse(msg, i, true)?;
+                (i, KindAt::Call { rpcvers, prog, vers, proc_, cred, verf })
             }
-            Header::Reply(r) => match &r.stat {
-                ReplyStat::Accepted { verf, stat } => (r.xid, KindAt::Accepted { verf: AuthAt::of(msg, verf)?, stat: *stat }),
-                ReplyStat::Denied(d) => (r.xid, KindAt::Denied(*d)),
-            },
+            1 => {
+                let (i, rs) = u32(i)?;
+                match rs {
+                    0 => {
+                        let (i, verf) = AuthAt::parse(msg, i, true)?;
+                        let (i, st) = u32(i)?;
+                        let (i, stat) = match st {
+                            0 => (i, AcceptStat::Success),
+                            1 => (i, AcceptStat::ProgUnavail),
+                            2 => {
+                                let (i, low) = u32(i)?;
+                                let (i, high) = u32(i)?;
+                                (i, AcceptStat::ProgMismatch { low, high })
+                            }
+                            3 => (i, AcceptStat::ProcUnavail),
+                            4 => (i, AcceptStat::GarbageArgs),
+                            5 => (i, AcceptStat::SystemErr),
+                            n => (i, AcceptStat::Unknown(n)),
+                        };
+                        (i, KindAt::Accepted { verf, stat })
+                    }
+                    1 => {
+                        let (i, rj) = u32(i)?;
+                        let (i, r) = match rj {
+                            0 => {
+                                let (i, low) = u32(i)?;
+                                let (i, high) = u32(i)?;
+                                (i, RejectStat::RpcMismatch { low, high })
+                            }
+                            1 => {
+                                let (i, a) = u32(i)?;
+                                (i, RejectStat::AuthError(a))
+                            }
+                            n => (i, RejectStat::Unknown(n)),
+                        };
+                        (i, KindAt::Denied(r))
+                    }
+                    n => return fail(XdrError::BadValue { what: "reply_stat", value: n }),
+                }
+            }
+            n => return fail(XdrError::BadValue { what: "msg_type", value: n }),
         };
-        Some(HeaderAt { xid, body: span(msg, body)?.off, kind })
+        let body = (msg.len() - i.len()) as u32;
+        Ok((i, HeaderAt { xid, body, kind }))
+    }
+
+    pub fn xid(&self) -> u32 {
+        self.xid
+    }
+
+    /// Where the body begins.
+    pub fn body_offset(&self) -> usize {
+        self.body as usize
+    }
+
+    /// (rpcvers, prog, vers, proc) of a call; `None` for a reply.
+    pub fn call(&self) -> Option<(u32, u32, u32, u32)> {
+        match self.kind {
+            KindAt::Call { rpcvers, prog, vers, proc_, .. } => Some((rpcvers, prog, vers, proc_)),
+            _ => None,
+        }
+    }
+
+    /// The RPCSEC_GSS service a call's body is under: `Unknown(u32::MAX)` for the
+    /// context calls (gss_proc other than DATA); `None` for other flavors and replies.
+    pub fn gss(&self) -> Option<GssService> {
+        match self.kind {
+            KindAt::Call { cred: AuthAt::Gss { gss_proc: 0, service, .. }, .. } => Some(service),
+            KindAt::Call { cred: AuthAt::Gss { .. }, .. } => Some(GssService::Unknown(u32::MAX)),
+            _ => None,
+        }
     }
 
     /// The header and body over `msg`, the same bytes it was taken from (or a copy);
@@ -179,8 +281,9 @@ mod tests {
             reply(&[9, 1, 1, 1, 5], b""),
         ];
         for m in &msgs {
-            let (h, body) = parse(m).expect("parses");
-            let at = HeaderAt::of(m, &h, body).expect("parts lie in the message");
+            let (_, body) = parse(m).expect("parses");
+            let at = HeaderAt::parse(m).expect("parses");
+            assert_eq!(at.body_offset(), m.len() - body.len());
             let copy = m.clone();
             assert_eq!(at.header(&copy), Some(parse(&copy).unwrap()), "{m:?}");
             let (_, b) = at.header(&copy).unwrap();
@@ -189,12 +292,25 @@ mod tests {
     }
 
     #[test]
-    fn other_bytes_are_refused() {
+    fn too_short_bytes_are_refused() {
         let m = call((1, &sys_cred()), (0, b""), b"args");
-        let (h, body) = parse(&m).unwrap();
-        let at = HeaderAt::of(&m, &h, body).unwrap();
+        let at = HeaderAt::parse(&m).unwrap();
         assert!(at.header(&m[..20]).is_none(), "too short for the machine name");
-        let elsewhere = m.clone();
-        assert!(HeaderAt::of(&elsewhere, &h, body).is_none(), "parts of another buffer");
+        assert_eq!(HeaderAt::parse(&m[..20]), Err(XdrError::Truncated { needed: 4 }), "no procedure number");
+        assert_eq!(HeaderAt::parse(&m[..40]), Err(XdrError::BadLength { len: 44, left: 8 }), "the credential is cut");
+    }
+
+    #[test]
+    fn what_the_reader_needs_without_the_borrowed_header() {
+        let sys = HeaderAt::parse(&call((1, &sys_cred()), (0, b""), b"args")).unwrap();
+        assert_eq!((sys.xid(), sys.call(), sys.gss()), (0x1234, Some((2, 100003, 4, 1)), None));
+        let gss = HeaderAt::parse(&call((6, &gss_cred()), (6, b"mic-bytes"), b"integ")).unwrap();
+        assert_eq!(gss.gss(), Some(GssService::Integrity));
+        let mut ctl = Enc::default();
+        ctl.u32(1).u32(1).u32(1).u32(2).opaque(b"");
+        let init = HeaderAt::parse(&call((6, &ctl.into_vec()), (0, b""), b"")).unwrap();
+        assert_eq!(init.gss(), Some(GssService::Unknown(u32::MAX)), "a context call, not data");
+        let r = HeaderAt::parse(&reply(&[9, 1, 0, 0, 0, 0], b"res")).unwrap();
+        assert_eq!((r.xid(), r.call(), r.gss(), r.body_offset()), (9, None, None, 24));
     }
 }
