@@ -53,7 +53,10 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
 
     /// Makes room: the oldest sixteenth of the cap (at least one entry) goes.
     fn evict_oldest(&mut self) {
-        let n = (self.cap / 16).clamp(1, self.map.len());
+        let n = (self.cap / 16).max(1).min(self.map.len());
+        if n == 0 {
+            return;
+        }
         let mut ages: Vec<u64> = self.map.values().map(|(s, _)| *s).collect();
         let (_, &mut newest_gone, _) = ages.select_nth_unstable(n - 1);
         let before = self.map.len();
