@@ -31,18 +31,14 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
 
     /// Insert or replace (a replaced entry counts as new for the age order).
     pub fn insert(&mut self, k: K, v: V) {
-        if self.map.len() >= self.cap && !self.map.contains_key(&k) {
-            self.evict_oldest();
-        }
+        self.make_room(&k);
         self.seq += 1;
         self.map.insert(k, (self.seq, v));
     }
 
     /// The value under `k`, or `v` inserted there; `true` if it was already there.
     pub fn get_or_insert(&mut self, k: K, v: V) -> (&mut V, bool) {
-        if self.map.len() >= self.cap && !self.map.contains_key(&k) {
-            self.evict_oldest();
-        }
+        self.make_room(&k);
         self.seq += 1;
         let seq = self.seq;
         match self.map.entry(k) {
@@ -51,12 +47,14 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         }
     }
 
-    /// Makes room: the oldest sixteenth of the cap (at least one entry) goes.
-    fn evict_oldest(&mut self) {
-        let n = (self.cap / 16).max(1).min(self.map.len());
-        if n == 0 {
+    /// Room for `k`: when it is new and the map full, the oldest sixteenth of the cap
+    /// (at least one entry) goes.
+    fn make_room(&mut self, k: &K) {
+        if self.map.len() < self.cap || self.map.contains_key(k) {
             return;
         }
+        // The map holds at least `cap` (≥ 1) entries here.
+        let n = (self.cap / 16).max(1).min(self.map.len());
         let mut ages: Vec<u64> = self.map.values().map(|(s, _)| *s).collect();
         let (_, &mut newest_gone, _) = ages.select_nth_unstable(n - 1);
         let before = self.map.len();
