@@ -204,7 +204,7 @@ fn nlm_lock_state_through_the_pipeline() {
     let file = path.to_string_lossy().into_owned();
     let t = track(&file, None);
     let s = t.server("10.0.0.100".parse().expect("ip")).expect("server state");
-    let locks: Vec<_> = s.nlm.locks.iter().map(|(fh, h)| (fh.to_vec(), h.owner.caller_name.clone(), h.range.start, h.range.end, h.exclusive)).collect();
+    let locks: Vec<_> = s.nlm.locks.iter().map(|(fh, h)| (fh.to_vec(), h.owner.caller_name.to_string(), h.range.start, h.range.end, h.exclusive)).collect();
     assert_eq!(locks, vec![(b"FILEHANDLE-1".to_vec(), "client-b".to_string(), 50, Some(60), true)]);
     assert!(s.nlm.waiters.is_empty());
     let u = t.unconfirmed();
@@ -212,7 +212,7 @@ fn nlm_lock_state_through_the_pipeline() {
     // Just before the unlock's reply, A still held its lock and B waited.
     let t = track(&file, Some(AtTime::Relative(450_000_000)));
     let s = t.server("10.0.0.100".parse().expect("ip")).expect("server state");
-    assert_eq!(s.nlm.locks.iter().map(|(_, h)| h.owner.caller_name.clone()).collect::<Vec<_>>(), vec!["client-a".to_string()]);
+    assert_eq!(s.nlm.locks.iter().map(|(_, h)| h.owner.caller_name.to_string()).collect::<Vec<_>>(), vec!["client-a".to_string()]);
     assert_eq!(s.nlm.waiters.len(), 1);
 
     let out = Command::new(env!("CARGO_BIN_EXE_gracewatch")).args(["state", "-r", &file]).output().expect("runs");

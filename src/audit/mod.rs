@@ -601,7 +601,7 @@ impl Auditor {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn nlm_event(&mut self, server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: String, lock: Option<LockRef>) {
+    fn nlm_event(&mut self, server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: Arc<str>, lock: Option<LockRef>) {
         let outcome = |s: &str| (0usize, "NLM", s.to_string());
         match kind {
             LockEventKind::Granted(_) => {
@@ -624,13 +624,13 @@ impl Auditor {
                 self.evidence(server, Evidence { kind, at, client: Some(client), note: note.into() }, false);
                 if reclaim {
                     self.count_reclaim(server, at.ts, outcome("DENIED_GRACE_PERIOD"));
-                    self.server(server).refused(at.ts, client, caller, at);
+                    self.server(server).refused(at.ts, client, caller.to_string(), at);
                 }
             }
             LockEventKind::Refused(s) if reclaim => {
                 self.evidence(server, Evidence { kind: EvidenceKind::Reclaim, at, client: Some(client), note: format!("NLM reclaim refused {}", s.name()).into() }, false);
                 self.count_reclaim(server, at.ts, outcome(s.name()));
-                self.server(server).refused(at.ts, client, caller, at);
+                self.server(server).refused(at.ts, client, caller.to_string(), at);
             }
             _ => {}
         }
@@ -886,7 +886,7 @@ fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journa
 
 /// What the audit takes from one journal event.
 enum JournalItem {
-    Nlm { server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: String, lock: Option<LockRef> },
+    Nlm { server: IpAddr, at: FrameRef, kind: LockEventKind, reclaim: bool, client: IpAddr, caller: Arc<str>, lock: Option<LockRef> },
     V4(V4Grant),
 }
 
@@ -1006,7 +1006,9 @@ impl Sink for Auditor {
         }
         // A reply is a sign of life of the instance it belongs to (once its evidence is in).
         if !m.is_call() {
-            self.server(server).last_reply = Some(m.at);
+            if let Some(sa) = self.servers.get_mut(&server) {
+                sa.last_reply = Some(m.at);
+            }
         }
         // Judge grants whose grace window is settled: no later evidence can change it.
         let settled = m.at.ts - self.cfg.grace - 2 * epoch::GRACE_TICK_NS;

@@ -372,7 +372,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
             .map(|(fh, h)| {
                 LockRow {
                     client: h.owner.client,
-                    caller_name: h.owner.caller_name.clone(),
+                    caller_name: h.owner.caller_name.to_string(),
                     oh: hex(&h.owner.oh),
                     svid: h.owner.svid,
                     fh: hex(fh),
@@ -394,7 +394,7 @@ pub fn report(t: &Tracker, files: &[String], only: Option<IpAddr>) -> StateRepor
             .iter()
             .map(|w| WaiterRow {
                 client: w.owner.client,
-                caller_name: w.owner.caller_name.clone(),
+                caller_name: w.owner.caller_name.to_string(),
                 oh: hex(&w.owner.oh),
                 svid: w.owner.svid,
                 fh: hex(&w.fh),

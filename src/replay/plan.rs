@@ -234,16 +234,16 @@ pub fn from_tracker(t: &Tracker, server: IpAddr, basis: &str) -> Plan {
     for (fh, h) in s.nlm.locks.iter() {
         let (offset, len) = nlm_offset_len(h.range);
         versions.insert(h.meta.vers);
-        let host = hosts.entry(h.owner.caller_name.clone()).or_insert_with(|| NlmHost {
-            caller_name: h.owner.caller_name.clone(),
+        let host = hosts.entry(h.owner.caller_name.to_string()).or_insert_with(|| NlmHost {
+            caller_name: h.owner.caller_name.to_string(),
             addr: h.owner.client,
-            state: t.hosts().get(&h.owner.caller_name).map_or(1, |s| s.state),
+            state: t.hosts().get(&*h.owner.caller_name).map_or(1, |s| s.state),
             locks: Vec::new(),
         });
         host.locks.push(NlmReclaim {
             fh: fh.to_vec(),
             path: t.path(fh).filter(|p| !p.starts_with('…')),
-            oh: h.owner.oh.clone(),
+            oh: h.owner.oh.to_vec(),
             svid: h.owner.svid,
             offset,
             len,
@@ -328,7 +328,7 @@ fn v4_clients(t: &Tracker, st: &Nfs4State, notes: &mut Vec<String>) -> Vec<V4Cli
             continue;
         }
         let (offset, length) = v4_offset_length(h.held.range);
-        let lock = V4Lock { lock_owner: h.held.owner.owner.clone(), offset, length, write: h.held.exclusive };
+        let lock = V4Lock { lock_owner: h.held.owner.owner.to_vec(), offset, length, write: h.held.exclusive };
         let via_open = st.lock_stateids.get(&h.held.meta.stateid).and_then(|ls| ls.open).and_then(|o| open_index.get(&o).copied());
         let c = clients.entry(cid).or_insert_with(|| new_client(cid));
         let idx = match via_open {

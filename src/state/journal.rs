@@ -1,10 +1,12 @@
 //! A bounded history of lock state changes, in capture order.
 //!
 //! Every change the tracker makes to a lock table is written here with its frame, so
-//! that a later stage can ask what a client held on a server IP just before some moment
-//! (replaying the history up to it), or follow the changes as they happen
-//! ([`Journal::since`]). NFSv4 changes (locks, opens, delegations, and their move to
-//! an old epoch after a server restart) are journaled too.
+//! that a later stage can follow the changes as they happen ([`Journal::since`]).
+//! NFSv4 changes (locks, opens, delegations, and their move to an old epoch after a
+//! server restart) are journaled too, and the NFSv4 locks a server IP held just before
+//! some moment can be asked for (replaying the history up to it): a restart found
+//! late makes the locks of the instance that died reclaimable. NLM needs no replay:
+//! its locks leave the live tables only when the restart is found.
 
 use super::nfs4::{Nfs4LockInfo, Nfs4LockOwner};
 use super::nlm::{LockInfo, NlmOwner, Via};
@@ -188,14 +190,6 @@ pub struct Event {
     pub what: What,
 }
 
-/// Locks replayed from the journal up to a moment.
-#[derive(Debug, Clone)]
-pub struct Replayed {
-    pub locks: LockTable<NlmOwner, LockInfo>,
-    /// False when older events were already forgotten (the table may miss locks).
-    pub complete: bool,
-}
-
 /// NFSv4 locks replayed from the journal up to a moment (old-epoch ones included,
 /// with their `stale_since`).
 #[derive(Debug, Clone)]
@@ -212,25 +206,11 @@ pub struct Journal {
     next: u64,
     /// Events forgotten because of the cap (the oldest first).
     pub dropped: u64,
-    /// The locks that the forgotten events leave held, per server IP: replays start
-    /// from here, so forgetting events costs memory for live locks only.
-    base_nlm: FastMap<IpAddr, LockTable<NlmOwner, LockInfo>>,
+    /// The NFSv4 locks that the forgotten events leave held, per server IP: replays
+    /// start from here, so forgetting events costs memory for live locks only.
     base_nfs4: FastMap<IpAddr, LockTable<Nfs4LockOwner, Nfs4LockInfo>>,
     /// Timestamp of the latest event forgotten.
     folded_until: Option<Ts>,
-}
-
-fn replay_nlm(locks: &mut LockTable<NlmOwner, LockInfo>, e: &Event, l: &LockEvent) {
-    match l.kind {
-        LockEventKind::Granted(via) => {
-            let info = LockInfo { call: e.call.unwrap_or(e.at), granted: e.at, reclaim: l.reclaim, via, vers: l.vers };
-            locks.lock(&l.fh, l.owner.clone(), l.exclusive, l.range, info);
-        }
-        LockEventKind::Unlocked | LockEventKind::Dropped(_) => {
-            locks.unlock(&l.fh, &l.owner, l.range);
-        }
-        LockEventKind::Blocked | LockEventKind::Refused(_) | LockEventKind::Cancelled => {}
-    }
 }
 
 fn replay_nfs4(locks: &mut LockTable<Nfs4LockOwner, Nfs4LockInfo>, e: &Event, l: &Nfs4LockEvent) {
@@ -266,7 +246,7 @@ fn replay_nfs4(locks: &mut LockTable<Nfs4LockOwner, Nfs4LockInfo>, e: &Event, l:
 
 impl Journal {
     pub fn new(cap: usize) -> Self {
-        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0, base_nlm: FastMap::default(), base_nfs4: FastMap::default(), folded_until: None }
+        Journal { events: VecDeque::new(), cap: cap.max(1), next: 0, dropped: 0, base_nfs4: FastMap::default(), folded_until: None }
     }
 
     pub fn push(&mut self, at: FrameRef, call: Option<FrameRef>, server: IpAddr, what: What) {
@@ -283,13 +263,13 @@ impl Journal {
     /// Keep what a forgotten event did to the locks.
     fn fold(&mut self, e: &Event) {
         self.folded_until = Some(self.folded_until.map_or(e.at.ts, |f| f.max(e.at.ts)));
-        match &e.what {
-            What::NlmLock(l) => replay_nlm(self.base_nlm.entry(e.server).or_insert_with(|| LockTable::new(usize::MAX)), e, l),
-            What::Nfs4Lock(l) => replay_nfs4(self.base_nfs4.entry(e.server).or_insert_with(|| LockTable::new(usize::MAX)), e, l),
-            _ => {}
+        if let What::Nfs4Lock(l) = &e.what {
+            let base = self.base_nfs4.entry(e.server).or_insert_with(|| LockTable::new(usize::MAX));
+            replay_nfs4(base, e, l);
+            if base.is_empty() {
+                self.base_nfs4.remove(&e.server);
+            }
         }
-        self.base_nlm.retain(|_, t| !t.is_empty());
-        self.base_nfs4.retain(|_, t| !t.is_empty());
     }
 
     /// Whether a replay up to `t` sees every lock change before it: nothing forgotten
@@ -333,30 +313,6 @@ impl Journal {
         self.events.iter().skip(skip)
     }
 
-    /// The NLM locks held on `server` (by `client` only, when given) just before `t`:
-    /// every earlier event replayed in order.
-    pub fn nlm_held_before(&self, server: IpAddr, client: Option<IpAddr>, t: Ts) -> Replayed {
-        let complete = self.complete_before(t);
-        let mut locks = match (complete, self.base_nlm.get(&server)) {
-            (true, Some(b)) => {
-                let mut b = b.clone();
-                if let Some(c) = client {
-                    b.remove_if(&|h| h.owner.client != c);
-                }
-                b
-            }
-            _ => LockTable::new(usize::MAX),
-        };
-        for e in self.events.iter().take_while(|e| e.at.ts < t) {
-            let What::NlmLock(l) = &e.what else { continue };
-            if e.server != server || client.is_some_and(|c| c != l.owner.client) {
-                continue;
-            }
-            replay_nlm(&mut locks, e, l);
-        }
-        Replayed { locks, complete }
-    }
-
     /// The NFSv4 locks held on `server` just before `t` (every earlier event replayed).
     pub fn nfs4_held_before(&self, server: IpAddr, t: Ts) -> Nfs4Replayed {
         let complete = self.complete_before(t);
@@ -394,15 +350,26 @@ mod tests {
     use super::*;
 
     fn owner(c: u8) -> NlmOwner {
-        NlmOwner { client: IpAddr::from([10, 0, 0, c]), caller_name: format!("c{c}"), oh: vec![c], svid: 1 }
+        NlmOwner { client: IpAddr::from([10, 0, 0, c]), caller_name: format!("c{c}").into(), oh: vec![c].into(), svid: 1 }
     }
 
     fn ev(kind: LockEventKind, c: u8, range: Range) -> What {
         What::NlmLock(LockEvent { kind, owner: owner(c), fh: b"F".to_vec(), range, exclusive: true, reclaim: false, vers: 4 })
     }
 
+    fn v4(kind: Nfs4EventKind, c: u8, range: Range) -> What {
+        let owner = Nfs4LockOwner { clientid: u64::from(c), owner: vec![b'o', c].into() };
+        What::Nfs4Lock(Nfs4LockEvent { kind, owner, fh: b"F".to_vec(), range, exclusive: true, reclaim: false, stateid: Some([c; 12]), minor: 1 })
+    }
+
     fn at(ts: i64) -> FrameRef {
         FrameRef { file: 0, frame: ts as u64, ts }
+    }
+
+    fn clients(r: &Nfs4Replayed) -> Vec<u64> {
+        let mut v: Vec<u64> = r.locks.iter().map(|(_, h)| h.owner.clientid).collect();
+        v.sort();
+        v
     }
 
     #[test]
@@ -410,22 +377,38 @@ mod tests {
         let s = IpAddr::from([10, 0, 0, 100]);
         let other = IpAddr::from([10, 0, 0, 200]);
         let mut j = Journal::new(100);
-        j.push(at(1), Some(at(0)), s, ev(LockEventKind::Granted(Via::Reply), 1, Range::WHOLE));
-        j.push(at(2), None, s, ev(LockEventKind::Granted(Via::Reply), 2, Range::from_offset_len(0, 10)));
-        j.push(at(3), None, other, ev(LockEventKind::Granted(Via::Reply), 3, Range::WHOLE));
-        j.push(at(4), None, s, ev(LockEventKind::Unlocked, 1, Range::from_offset_len(5, 5)));
-        j.push(at(5), None, s, ev(LockEventKind::Dropped(DropReason::SmNotify), 2, Range::from_offset_len(0, 10)));
+        j.push(at(1), Some(at(0)), s, v4(Nfs4EventKind::Granted, 1, Range::WHOLE));
+        j.push(at(2), None, s, v4(Nfs4EventKind::Granted, 2, Range::from_offset_len(0, 10)));
+        j.push(at(3), None, other, v4(Nfs4EventKind::Granted, 3, Range::WHOLE));
+        j.push(at(4), None, s, v4(Nfs4EventKind::Released, 1, Range::from_offset_len(5, 5)));
+        j.push(at(5), None, s, v4(Nfs4EventKind::Dropped(Nfs4Drop::ClientGone), 2, Range::from_offset_len(0, 10)));
+        j.push(at(6), None, s, ev(LockEventKind::Granted(Via::Reply), 4, Range::WHOLE));
 
-        let r = j.nlm_held_before(s, None, 4);
+        let r = j.nfs4_held_before(s, 4);
         assert!(r.complete);
-        assert_eq!(r.locks.len(), 2, "before t=4 both locks on s are held");
-        let r = j.nlm_held_before(s, Some(owner(1).client), 5);
-        let ranges: Vec<Range> = r.locks.iter().map(|(_, h)| h.range).collect();
+        assert_eq!(clients(&r), [1, 2], "before t=4 both locks on s are held");
+        let r = j.nfs4_held_before(s, 5);
+        let ranges: Vec<Range> = r.locks.iter().filter(|(_, h)| h.owner.clientid == 1).map(|(_, h)| h.range).collect();
         assert_eq!(ranges, vec![Range::from_offset_len(0, 5), Range { start: 10, end: None }]);
-        let first = r.locks.iter().next().map(|(_, h)| h.meta.call);
-        assert_eq!(first, Some(at(0)), "the granting call is kept");
-        assert_eq!(j.nlm_held_before(s, None, 100).locks.len(), 2);
-        assert_eq!(j.nlm_held_before(other, None, 100).locks.len(), 1);
+        let first = r.locks.iter().next().map(|(_, h)| (h.meta.call, h.meta.stateid, h.meta.locktype));
+        assert_eq!(first, Some((at(0), [1; 12], 2)), "the granting call and the stateid are kept");
+        assert_eq!(clients(&j.nfs4_held_before(s, 100)), [1, 1], "NLM events are not NFSv4 locks");
+        assert_eq!(clients(&j.nfs4_held_before(other, 100)), [3]);
+    }
+
+    #[test]
+    fn stale_locks_keep_their_grant_and_reclaims_take_them_over() {
+        let s = IpAddr::from([10, 0, 0, 100]);
+        let mut j = Journal::new(100);
+        j.push(at(1), Some(at(0)), s, v4(Nfs4EventKind::Granted, 1, Range::WHOLE));
+        j.push(at(2), Some(at(0)), s, v4(Nfs4EventKind::Granted, 2, Range::WHOLE));
+        j.push(at(5), None, s, v4(Nfs4EventKind::Stale, 1, Range::WHOLE));
+        j.push(at(5), None, s, v4(Nfs4EventKind::Stale, 2, Range::WHOLE));
+        j.push(at(7), None, s, v4(Nfs4EventKind::Reclaimed, 2, Range::WHOLE));
+        let r = j.nfs4_held_before(s, 6);
+        let held: Vec<(u64, FrameRef, Option<FrameRef>)> = r.locks.iter().map(|(_, h)| (h.owner.clientid, h.meta.granted, h.meta.stale_since)).collect();
+        assert_eq!(held, [(1, at(1), Some(at(5))), (2, at(2), Some(at(5)))]);
+        assert_eq!(clients(&j.nfs4_held_before(s, 8)), [1]);
     }
 
     #[test]
@@ -441,32 +424,32 @@ mod tests {
         assert_eq!(j.since(0).map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
         assert_eq!(j.since(4).map(|e| e.seq).collect::<Vec<_>>(), vec![4]);
         assert_eq!(j.since(9).count(), 0);
-        assert!(!j.nlm_held_before(s, None, 2).complete, "forgotten events at t=2 are after t=1");
-        assert!(j.nlm_held_before(s, None, 10).complete);
+        assert!(!j.complete_before(2), "forgotten events at t=2 are after t=1");
+        assert!(!j.nfs4_held_before(s, 2).complete);
+        assert!(j.complete_before(10));
+        assert!(j.nfs4_held_before(s, 10).complete);
     }
 
     #[test]
     fn forgotten_events_still_count_in_replays() {
         let s = IpAddr::from([10, 0, 0, 100]);
         let mut j = Journal::new(2);
-        j.push(at(1), None, s, ev(LockEventKind::Granted(Via::Reply), 1, Range::WHOLE));
-        j.push(at(2), None, s, ev(LockEventKind::Granted(Via::Reply), 2, Range::from_offset_len(0, 10)));
-        j.push(at(3), None, s, ev(LockEventKind::Unlocked, 2, Range::from_offset_len(0, 10)));
-        j.push(at(4), None, s, ev(LockEventKind::Granted(Via::Reply), 3, Range::from_offset_len(0, 10)));
+        j.push(at(1), None, s, v4(Nfs4EventKind::Granted, 1, Range::WHOLE));
+        j.push(at(2), None, s, v4(Nfs4EventKind::Granted, 2, Range::from_offset_len(0, 10)));
+        j.push(at(3), None, s, v4(Nfs4EventKind::Released, 2, Range::from_offset_len(0, 10)));
+        j.push(at(4), None, s, v4(Nfs4EventKind::Granted, 3, Range::from_offset_len(0, 10)));
         // t=1 and t=2 are forgotten: client 1 still holds, client 2's lock is gone again
         assert_eq!(j.len(), 2);
-        let r = j.nlm_held_before(s, None, 5);
+        let r = j.nfs4_held_before(s, 5);
         assert!(r.complete);
-        let mut owners: Vec<String> = r.locks.iter().map(|(_, h)| h.owner.caller_name.clone()).collect();
-        owners.sort();
-        assert_eq!(owners, ["c1", "c3"]);
-        assert_eq!(r.locks.iter().find(|(_, h)| h.owner.caller_name == "c1").map(|(_, h)| h.meta.granted), Some(at(1)));
-        assert_eq!(j.nlm_held_before(s, Some(IpAddr::from([10, 0, 0, 3])), 5).locks.len(), 1);
-        assert!(!j.nlm_held_before(s, None, 2).complete);
+        assert_eq!(clients(&r), [1, 3]);
+        assert_eq!(r.locks.iter().find(|(_, h)| h.owner.clientid == 1).map(|(_, h)| h.meta.granted), Some(at(1)));
+        assert!(!j.nfs4_held_before(s, 2).complete);
+        assert!(j.nfs4_held_before(s, 2).locks.is_empty(), "an incomplete replay does not start from the forgotten locks");
         let mut j = Journal::new(1);
-        j.push(at(1), None, s, ev(LockEventKind::Granted(Via::Reply), 1, Range::WHOLE));
-        j.push(at(2), None, s, ev(LockEventKind::Unlocked, 1, Range::WHOLE));
+        j.push(at(1), None, s, v4(Nfs4EventKind::Granted, 1, Range::WHOLE));
+        j.push(at(2), None, s, v4(Nfs4EventKind::Released, 1, Range::WHOLE));
         j.push(at(3), None, s, ev(LockEventKind::Blocked, 2, Range::WHOLE));
-        assert!(j.base_nlm.is_empty(), "tables of released locks are not kept");
+        assert!(j.base_nfs4.is_empty(), "tables of released locks are not kept");
     }
 }

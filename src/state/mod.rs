@@ -209,6 +209,16 @@ pub(crate) fn text(x: XStr<'_>) -> String {
     crate::xdr::lossy(&x.0[..x.0.len().min(MAX_OWNED)]).into_owned()
 }
 
+/// [`text`], shared: copies of it cost no allocation.
+pub(crate) fn shared_text(x: XStr<'_>) -> std::sync::Arc<str> {
+    std::sync::Arc::from(&*crate::xdr::lossy(&x.0[..x.0.len().min(MAX_OWNED)]))
+}
+
+/// [`copy`], shared.
+pub(crate) fn shared_copy(b: &[u8]) -> std::sync::Arc<[u8]> {
+    std::sync::Arc::from(owned_part(b))
+}
+
 /// Rebuilds state from RPC messages; see the module documentation.
 pub struct Tracker {
     cfg: TrackerConfig,

@@ -14,7 +14,7 @@
 
 use super::journal::{released, DropReason, LockEvent, LockEventKind, ShareEvent, ShareEventKind, What};
 use super::ranges::{Held, LockTable, Range};
-use super::{copy, text, AsyncKey, Pend, PendingCall, Tracker};
+use super::{copy, shared_copy, shared_text, text, AsyncKey, Pend, PendingCall, Tracker};
 use crate::net::{sorted, FastMap, FrameRef, Ts};
 use crate::proto::nlm::{self, NlmStat};
 use crate::rpc::Message;
@@ -25,8 +25,8 @@ use std::net::IpAddr;
 pub struct NlmOwner {
     /// The address the client sent its requests from.
     pub client: IpAddr,
-    pub caller_name: String,
-    pub oh: Vec<u8>,
+    pub caller_name: std::sync::Arc<str>,
+    pub oh: std::sync::Arc<[u8]>,
     pub svid: i32,
 }
 
@@ -96,7 +96,7 @@ pub struct LockReq {
 impl LockReq {
     fn new(l: &nlm::Lock<'_>, client: IpAddr, exclusive: bool, vers: u32) -> LockReq {
         LockReq {
-            owner: NlmOwner { client, caller_name: text(l.caller_name), oh: copy(l.oh.0), svid: l.svid },
+            owner: NlmOwner { client, caller_name: shared_text(l.caller_name), oh: shared_copy(l.oh.0), svid: l.svid },
             fh: copy(l.fh.0),
             range: Range::from_offset_len(l.offset, l.len),
             exclusive,

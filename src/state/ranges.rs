@@ -165,11 +165,21 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
     /// Take the lock; returns how many entries the file gained (negative when merges
     /// removed more than were added).
     pub fn lock(&mut self, owner: O, exclusive: bool, range: Range, meta: M) -> isize {
-        let mine = self.owners.remove(&owner).unwrap_or_default();
+        // An owner new to the file (the common case) gets its one lock; a known one has
+        // its list rebuilt where it lies.
+        let mine = match self.owners.get_mut(&owner) {
+            Some(v) => v,
+            None => {
+                let held = Held { owner: owner.clone(), exclusive, range, meta };
+                self.owners.insert(owner, vec![held]);
+                self.len += 1;
+                return 1;
+            }
+        };
         let before = mine.len() as isize;
         let mut merged = range;
         let mut keep = Vec::with_capacity(mine.len() + 2);
-        for h in mine {
+        for h in mine.drain(..) {
             if !h.range.touches(&range) {
                 keep.push(h);
             } else if h.exclusive == exclusive {
@@ -186,22 +196,26 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
                 }
             }
         }
-        keep.push(Held { owner: owner.clone(), exclusive, range: merged, meta });
+        keep.push(Held { owner, exclusive, range: merged, meta });
         keep.sort_by_key(|h| h.range);
         let d = keep.len() as isize - before;
         self.len = (self.len as isize + d).max(0) as usize;
-        self.owners.insert(owner, keep);
+        *mine = keep;
         d
     }
 
     /// Release `range` for `owner`; returns the pieces that were held and are now gone.
     pub fn unlock(&mut self, owner: &O, range: Range) -> Vec<Held<O, M>> {
-        let Some(mine) = self.owners.remove(owner) else { return Vec::new() };
+        let Some(mine) = self.owners.get_mut(owner) else { return Vec::new() };
         let before = mine.len();
+        // Usually the owner's one lock goes whole: it moves out, nothing is rebuilt.
+        if before == 1 && range.contains(&mine[0].range) {
+            self.len -= 1;
+            return self.owners.remove(owner).unwrap_or_default();
+        }
         let mut gone = Vec::new();
-        // Usually the whole lock goes: nothing to allocate then.
         let mut keep = Vec::new();
-        for h in mine {
+        for h in mine.drain(..) {
             if !h.range.overlaps(&range) {
                 keep.push(h);
                 continue;
@@ -219,8 +233,10 @@ impl<O: Clone + Ord, M: Clone> FileLocks<O, M> {
         }
         keep.sort_by_key(|h| h.range);
         self.len = (self.len + keep.len()).saturating_sub(before);
-        if !keep.is_empty() {
-            self.owners.insert(owner.clone(), keep);
+        if keep.is_empty() {
+            self.owners.remove(owner);
+        } else {
+            *mine = keep;
         }
         gone
     }

@@ -1,6 +1,6 @@
 //! The tracker driven by messages whose bodies go through the real decoders.
 
-use super::journal::{DropReason, LockEventKind};
+use super::journal::{DropReason, LockEventKind, What};
 use super::testutil::*;
 use super::*;
 use crate::proto::{MOUNT, NFS, NLM, NSM};
@@ -15,7 +15,7 @@ fn lock_granted_is_held_with_its_details() {
     let s = h.t.server(srv_ip(SRV)).expect("server");
     let (fh, l) = s.nlm.locks.iter().next().expect("lock");
     assert_eq!(fh, FH);
-    assert_eq!(l.owner.oh, b"oh@client-a");
+    assert_eq!(&*l.owner.oh, b"oh@client-a");
     assert_eq!(l.meta, LockInfo { call: c, granted: g, reclaim: false, via: Via::Reply, vers: 4 });
     assert_eq!(h.answers(SRV, "LOCK", "GRANTED"), 1);
     assert_eq!(h.t.hosts().get("client-a").map(|s| (s.state, s.source)), Some((3, StateSource::NlmArgs)));
@@ -339,17 +339,24 @@ fn conflicts_and_history_queries() {
     let mut h = H::new();
     h.nlm(2, A, SRV, &lock_args(1, false, true, lk(A, 0, 10), false), &res(1, GRANTED));
     h.nlm(2, B, SRV, &lock_args(2, false, false, lk(B, 20, 10), false), &res(2, GRANTED));
-    let b_owner = NlmOwner { client: ep(B.0, 0).ip, caller_name: "client-b".into(), oh: b"oh@client-b".to_vec(), svid: 42 };
+    let b_owner = NlmOwner { client: ep(B.0, 0).ip, caller_name: "client-b".into(), oh: b"oh@client-b".to_vec().into(), svid: 42 };
     let c = h.t.nlm_conflicts(srv_ip(SRV), FH, &b_owner, true, Range::WHOLE);
-    assert_eq!(c.iter().map(|l| l.owner.caller_name.as_str()).collect::<Vec<_>>(), vec!["client-a"]);
+    assert_eq!(c.iter().map(|l| &*l.owner.caller_name).collect::<Vec<_>>(), vec!["client-a"]);
     assert!(h.t.nlm_conflicts(srv_ip(SRV), FH, &b_owner, false, r(10, 100)).is_empty());
     assert_eq!(h.t.nlm_held_by(srv_ip(SRV), ep(A.0, 0).ip).len(), 1);
-    let before_drop = T0 + (h.frame as i64 + 1) * SEC;
     h.rpc(NSM, 1, 6, ep(A.0, 900), ep(SRV, 662), &name_state("client-a", 5), &[]);
     assert!(h.t.nlm_held_by(srv_ip(SRV), ep(A.0, 0).ip).is_empty());
-    let past = h.t.journal().nlm_held_before(srv_ip(SRV), Some(ep(A.0, 0).ip), before_drop);
-    assert!(past.complete);
-    assert_eq!(past.locks.iter().map(|(_, l)| l.range).collect::<Vec<_>>(), vec![r(0, 10)]);
+    // The history keeps what went, and why.
+    let dropped: Vec<(String, Range, LockEventKind)> = h
+        .t
+        .journal()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::NlmLock(l) if matches!(l.kind, LockEventKind::Dropped(_)) => Some((l.owner.caller_name.to_string(), l.range, l.kind)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, [("client-a".to_string(), r(0, 10), LockEventKind::Dropped(DropReason::SmNotify))]);
 }
 
 #[test]

@@ -198,7 +198,7 @@ impl H<Tracker> {
     /// (caller_name, client, svid, range, exclusive) of every lock on `srv`.
     pub(crate) fn locks(&self, srv: u8) -> Vec<(String, IpAddr, i32, Range, bool)> {
         match self.t.server(srv_ip(srv)) {
-            Some(s) => s.nlm.locks.iter().map(|(_, h)| (h.owner.caller_name.clone(), h.owner.client, h.owner.svid, h.range, h.exclusive)).collect(),
+            Some(s) => s.nlm.locks.iter().map(|(_, h)| (h.owner.caller_name.to_string(), h.owner.client, h.owner.svid, h.range, h.exclusive)).collect(),
             None => Vec::new(),
         }
     }

@@ -247,7 +247,7 @@ pub struct Nfs4Deleg {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Nfs4LockOwner {
     pub clientid: u64,
-    pub owner: Vec<u8>,
+    pub owner: std::sync::Arc<[u8]>,
 }
 
 /// A lock stateid: one lock owner on one file.

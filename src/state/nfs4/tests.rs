@@ -19,7 +19,7 @@ pub(super) fn r(start: u64, end: Option<u64>) -> Range {
 
 /// (owner bytes, range, exclusive, stale) of every lock.
 pub(super) fn locks(n: &N) -> Vec<(Vec<u8>, Range, bool, bool)> {
-    n.st().locks.iter().map(|(_, h)| (h.owner.owner.clone(), h.range, h.exclusive, h.meta.stale_since.is_some())).collect()
+    n.st().locks.iter().map(|(_, h)| (h.owner.owner.to_vec(), h.range, h.exclusive, h.meta.stale_since.is_some())).collect()
 }
 
 pub(super) fn nfs4_events(n: &N) -> Vec<(&'static str, Nfs4EventKind)> {
@@ -61,7 +61,7 @@ fn open_confirm_and_lock_with_a_new_lock_owner() {
     let (lc, lg) = n.on_file(1, 0, NOSESS, F1, lock_new(2, false, 0, 100, sid(2, 0xa, 1), CA, b"lo-1"), |r| r.stateid(12, sid(1, 0xb, 1)));
     let (fh, h) = n.st().locks.iter().next().expect("lock");
     assert_eq!(fh, F1);
-    assert_eq!(h.owner, Nfs4LockOwner { clientid: CA, owner: b"lo-1".to_vec() });
+    assert_eq!(h.owner, Nfs4LockOwner { clientid: CA, owner: b"lo-1".to_vec().into() });
     assert_eq!((h.range, h.exclusive), (r(0, Some(100)), true));
     assert_eq!(h.meta, Nfs4LockInfo { stateid: sid(1, 0xb, 1).other, call: lc, granted: lg, reclaim: false, locktype: 2, minor: 0, stale_since: None });
     let v = n.st().held().next().expect("view");

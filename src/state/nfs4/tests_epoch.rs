@@ -97,7 +97,7 @@ fn a_fresh_client_id_of_a_new_epoch_moves_old_state_and_conflicts_show() {
     assert!(n.st().client(CA).is_some_and(Nfs4Client::is_stale) && !n.st().client(NB).is_some_and(Nfs4Client::is_stale));
     n.open(5, 1, sess(3), 0, b"oo", OpenClaim::Fh, F1, sid(1, 0xc, 5));
     n.on_file(5, 1, sess(3), F1, lock_new(2, false, 0, 100, sid(1, 0xc, 5), 0, b"lo-new"), |r| r.stateid(12, sid(1, 0xd, 5)));
-    let me = Nfs4LockOwner { clientid: NB, owner: b"lo-new".to_vec() };
+    let me = Nfs4LockOwner { clientid: NB, owner: b"lo-new".to_vec().into() };
     let c = n.h.t.lock_conflicts(srv_ip(SRV), F1, Requester::Nfs4(&me), true, r(0, Some(100)));
     assert_eq!(c.len(), 1, "the newcomer's lock collides with the holder's old-epoch lock");
     assert!(matches!(c[0].lock, AnyLock::Nfs4(h) if h.owner.clientid == CA && h.meta.stale_since.is_some()));
@@ -185,7 +185,7 @@ fn conflicts_across_nlm_and_nfsv4_on_the_same_file() {
     let server = srv_ip(SRV);
     let c = n.h.t.lock_conflicts(server, FH, Requester::Anyone, false, r(60, Some(70)));
     assert_eq!(c.len(), 1, "a shared request collides only with the NLM write lock");
-    assert!(matches!(c[0].lock, AnyLock::Nlm(h) if h.owner.caller_name == "client-a"));
+    assert!(matches!(c[0].lock, AnyLock::Nlm(h) if &*h.owner.caller_name == "client-a"));
     let c = n.h.t.lock_conflicts(server, FH, Requester::Anyone, true, r(60, Some(70)));
     assert_eq!(c.len(), 2);
     let nlm_owner = n.h.t.server(server).and_then(|s| s.nlm.locks.iter().next().map(|(_, h)| h.owner.clone())).expect("nlm lock");
