@@ -18,6 +18,7 @@ mod tests;
 mod tests_v4;
 pub mod verdict;
 
+use crate::net::byip::ByIp;
 use crate::net::{Endpoint, FastMap, FastSet, FrameRef, Ts};
 use crate::pipeline::{NetEvent, Sink};
 use crate::proto::{self, nlm::NlmStat, nsm, CallBody, ReplyBody};
@@ -225,7 +226,7 @@ pub struct Auditor {
     seq: u64,
     /// Per server IP (and per client answering callbacks): looked up for every
     /// message, walked in address order through [`crate::net::sorted`].
-    servers: FastMap<IpAddr, ServerAudit>,
+    servers: ByIp<ServerAudit>,
     candidates: VecDeque<Candidate>,
     verdicts: Vec<Verdict>,
     /// Names a server's lock manager gives itself in SM_MON → the server IPs.
@@ -267,7 +268,7 @@ impl Auditor {
             tracker: Tracker::new(cfg.tracker.clone()),
             cfg,
             seq: 0,
-            servers: FastMap::default(),
+            servers: ByIp::default(),
             candidates: VecDeque::new(),
             verdicts: Vec::new(),
             statd_names: FastMap::default(),
@@ -293,7 +294,7 @@ impl Auditor {
         &self.tracker
     }
 
-    pub fn servers(&self) -> &FastMap<IpAddr, ServerAudit> {
+    pub fn servers(&self) -> &ByIp<ServerAudit> {
         &self.servers
     }
 
@@ -321,7 +322,7 @@ impl Auditor {
     }
 
     fn server(&mut self, ip: IpAddr) -> &mut ServerAudit {
-        self.servers.entry(ip).or_default()
+        self.servers.or_default(ip)
     }
 
     fn see(&mut self, ts: Ts) {
@@ -468,7 +469,7 @@ impl Auditor {
                 }
             })
             .collect();
-        let sa = self.servers.entry(server).or_default();
+        let sa = self.servers.or_default(server);
         for lock in locks {
             sa.keep_old(OldLock { epoch, lock, source, reclaimed: None });
         }
@@ -510,7 +511,7 @@ impl Auditor {
     fn keep_old(&mut self, server: IpAddr, source: IpAddr, epoch: usize, gone: Vec<(Vec<u8>, Held<NlmOwner, LockInfo>)>) {
         for (fh, h) in gone {
             let lock = nlm_lock_ref(&mut self.intern, &fh, &h.owner, h.exclusive, h.range, h.meta.granted, h.meta.reclaim, h.meta.vers);
-            self.servers.entry(server).or_default().keep_old(OldLock { epoch, lock, source, reclaimed: None });
+            self.servers.or_default(server).keep_old(OldLock { epoch, lock, source, reclaimed: None });
         }
     }
 
@@ -1034,7 +1035,7 @@ impl Sink for Auditor {
             NetEvent::Close { flow, at } | NetEvent::Reset { flow, at } => {
                 if matches!(e, NetEvent::Reset { .. }) && flow.src.port < flow.dst.port && flow.src.port != 111 {
                     // Refused before it ever answered: the capture sees it start.
-                    let sa = self.servers.entry(flow.src.ip).or_default();
+                    let sa = self.servers.or_default(flow.src.ip);
                     if sa.last_reply.is_none() {
                         sa.seen_starting = true;
                     }

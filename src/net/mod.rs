@@ -1,6 +1,7 @@
 //! Link and network layers, IP defragmentation and TCP reassembly.
 
 pub mod bounded;
+pub mod byip;
 pub mod defrag;
 pub mod link;
 pub mod roce;
@@ -16,8 +17,8 @@ pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// The entries of a hash map in key order, for wherever the order shows (reports,
 /// journal events).
-pub fn sorted<K: Ord, V>(m: &FastMap<K, V>) -> Vec<(&K, &V)> {
-    let mut v: Vec<(&K, &V)> = m.iter().collect();
+pub fn sorted<'a, K: Ord + 'a, V: 'a>(m: impl IntoIterator<Item = (&'a K, &'a V)>) -> Vec<(&'a K, &'a V)> {
+    let mut v: Vec<(&K, &V)> = m.into_iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(b.0));
     v
 }

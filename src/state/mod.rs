@@ -32,6 +32,7 @@ use crate::rpc::matcher::CallKey;
 use crate::rpc::{CallHeader, Kind, Message, ProcId};
 use crate::xdr::XStr;
 use crate::net::bounded::Bounded;
+use crate::net::byip::ByIp;
 use journal::Journal;
 use names::FhNames;
 use nfs4::{Nfs4Call, Nfs4Counters, Nfs4Limits, Nfs4State};
@@ -226,7 +227,7 @@ pub struct Tracker {
     first_ts: Option<Ts>,
     /// Looked up for every lock call and reply; walked in address order through
     /// [`crate::net::sorted`].
-    servers: FastMap<IpAddr, ServerState>,
+    servers: ByIp<ServerState>,
     names: FhNames,
     /// Looked up by every lock call: hashed, and sorted where it is listed.
     hosts: FastMap<String, HostState>,
@@ -256,7 +257,7 @@ impl Tracker {
         Tracker {
             until,
             first_ts: None,
-            servers: FastMap::default(),
+            servers: ByIp::default(),
             names: FhNames::new(cfg.names_cap),
             hosts: FastMap::default(),
             journal: Journal::new(cfg.journal_cap),
@@ -282,7 +283,7 @@ impl Tracker {
         self.first_ts
     }
 
-    pub fn servers(&self) -> &FastMap<IpAddr, ServerState> {
+    pub fn servers(&self) -> &ByIp<ServerState> {
         &self.servers
     }
 
@@ -364,17 +365,12 @@ impl Tracker {
 
     /// The state of `ip`, created on first use (`None` when the server table is full).
     fn server_mut(&mut self, ip: IpAddr) -> Option<&mut ServerState> {
-        let full = self.servers.len() >= self.cfg.servers_cap;
-        match self.servers.entry(ip) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
-            std::collections::hash_map::Entry::Vacant(_) if full => {
-                self.counters.servers_refused += 1;
-                None
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                Some(v.insert(ServerState { nlm: NlmState::new(self.cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::new(self.cfg.nfs4.clone()) }))
-            }
+        if !self.servers.contains_key(&ip) && self.servers.len() >= self.cfg.servers_cap {
+            self.counters.servers_refused += 1;
+            return None;
         }
+        let cfg = &self.cfg;
+        Some(self.servers.or_insert_with(ip, || ServerState { nlm: NlmState::new(cfg.locks_cap), nsm: NsmState::default(), nfs4: Nfs4State::new(cfg.nfs4.clone()) }))
     }
 
     fn see(&mut self, ts: Ts) {
