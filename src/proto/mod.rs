@@ -109,8 +109,9 @@ pub enum CallBody<'a> {
 #[serde(rename_all = "lowercase")]
 pub enum ReplyBody<'a> {
     Portmap(portmap::Reply<'a>),
-    Nfs2(nfs2::Reply<'a>),
-    Nfs3(nfs3::Reply<'a>),
+    /// Boxed, as NFSv3's: their file attributes would double the size of every reply.
+    Nfs2(Box<nfs2::Reply<'a>>),
+    Nfs3(Box<nfs3::Reply<'a>>),
     Nfs4(nfs4::CompoundRes<'a>),
     #[serde(rename = "nfs4_cb")]
     Cb(nfs4::cb::CbCompoundRes<'a>),
@@ -158,8 +159,8 @@ pub fn decode_call<'a>(prog: u32, vers: u32, proc_: u32, cb: bool, body: &'a [u8
 pub fn decode_reply<'a>(prog: u32, vers: u32, proc_: u32, cb: bool, body: &'a [u8]) -> ReplyBody<'a> {
     match (prog, vers) {
         (PORTMAP, _) => wrap_r(portmap::decode_reply(vers, proc_, body), ReplyBody::Portmap),
-        (NFS, 2) => wrap_r(nfs2::decode_reply(vers, proc_, body), ReplyBody::Nfs2),
-        (NFS, 3) => wrap_r(nfs3::decode_reply(vers, proc_, body), ReplyBody::Nfs3),
+        (NFS, 2) => wrap_r(nfs2::decode_reply(vers, proc_, body), |r| ReplyBody::Nfs2(Box::new(r))),
+        (NFS, 3) => wrap_r(nfs3::decode_reply(vers, proc_, body), |r| ReplyBody::Nfs3(Box::new(r))),
         (NFS, 4) => wrap_r(nfs4::decode_reply(vers, proc_, body), ReplyBody::Nfs4),
         (MOUNT, 1..=3) => wrap_r(mount::decode_reply(vers, proc_, body), ReplyBody::Mount),
         (NLM, 1..=4) => wrap_r(nlm::decode_reply(vers, proc_, body), ReplyBody::Nlm),

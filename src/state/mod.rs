@@ -496,7 +496,8 @@ impl Tracker {
                     self.names.child(&dir, &name, fh.0);
                 }
             }
-            (Pend::Readdirplus { dir }, ReplyBody::Nfs3(nfs3::Reply::Readdirplus { entries, .. })) => {
+            (Pend::Readdirplus { dir }, ReplyBody::Nfs3(r)) => {
+                let nfs3::Reply::Readdirplus { entries, .. } = &**r else { return };
                 for e in entries {
                     if let Some(fh) = e.name_handle {
                         self.names.child(&dir, e.name.0, fh.0);
