@@ -365,7 +365,7 @@ impl Tracker {
 
     /// The state of `ip`, created on first use (`None` when the server table is full).
     fn server_mut(&mut self, ip: IpAddr) -> Option<&mut ServerState> {
-        if !self.servers.contains_key(&ip) && self.servers.len() >= self.cfg.servers_cap {
+        if self.servers.len() >= self.cfg.servers_cap && !self.servers.contains_key(&ip) {
             self.counters.servers_refused += 1;
             return None;
         }
