@@ -105,7 +105,7 @@ pub enum OpArgs<'a> {
     Nverify {
         obj_attributes: Fattr4<'a>,
     },
-    Open(OpenArgs<'a>),
+    Open(Box<OpenArgs<'a>>),
     Openattr {
         createdir: bool,
     },
@@ -173,8 +173,8 @@ pub enum OpArgs<'a> {
         sec_parms: Vec<CbSecParms<'a>>,
     },
     BindConnToSession(BindConn<'a>),
-    ExchangeId(ExchangeIdArgs<'a>),
-    CreateSession(CreateSessionArgs<'a>),
+    ExchangeId(Box<ExchangeIdArgs<'a>>),
+    CreateSession(Box<CreateSessionArgs<'a>>),
     DestroySession {
         sessionid: Opaque<'a>,
     },
@@ -387,7 +387,7 @@ fn args_body(op: u32, i: &[u8]) -> Res<'_, OpArgs<'_>> {
         OP_LOCKU => locku_args(i).map(|(i, l)| (i, A::Locku(l)))?,
         OP_LOOKUP => string(i).map(|(i, objname)| (i, A::Lookup { objname }))?,
         OP_NVERIFY => fattr4(i).map(|(i, obj_attributes)| (i, A::Nverify { obj_attributes }))?,
-        OP_OPEN => open_args(i).map(|(i, o)| (i, A::Open(o)))?,
+        OP_OPEN => open_args(i).map(|(i, o)| (i, A::Open(Box::new(o))))?,
         OP_OPENATTR => xbool(i).map(|(i, createdir)| (i, A::Openattr { createdir }))?,
         OP_OPEN_CONFIRM => {
             let (i, open_stateid) = stateid(i)?;

@@ -185,8 +185,8 @@ pub(super) fn args_body(op: u32, i: &[u8]) -> Res<'_, OpArgs<'_>> {
             )
         }
         OP_BIND_CONN_TO_SESSION => bind_conn(i).map(|(i, b)| (i, A::BindConnToSession(b)))?,
-        OP_EXCHANGE_ID => exchange_id_args(i).map(|(i, x)| (i, A::ExchangeId(x)))?,
-        OP_CREATE_SESSION => create_session_args(i).map(|(i, c)| (i, A::CreateSession(c)))?,
+        OP_EXCHANGE_ID => exchange_id_args(i).map(|(i, x)| (i, A::ExchangeId(Box::new(x))))?,
+        OP_CREATE_SESSION => create_session_args(i).map(|(i, c)| (i, A::CreateSession(Box::new(c))))?,
         OP_DESTROY_SESSION => {
             sessionid(i).map(|(i, sessionid)| (i, A::DestroySession { sessionid }))?
         }

@@ -298,7 +298,7 @@ op_res! {
     /// LOCKT's NFS4ERR_DENIED arm (its success is a bare status).
     LocktDenied(LockDenied<'a>) = OP_LOCKT,
     Locku(StateidRes<'a>) = OP_LOCKU,
-    Open(OpenRes<'a>) = OP_OPEN,
+    Open(Box<OpenRes<'a>>) = OP_OPEN,
     OpenConfirm(StateidRes<'a>) = OP_OPEN_CONFIRM,
     OpenDowngrade(StateidRes<'a>) = OP_OPEN_DOWNGRADE,
     Read(ReadRes<'a>) = OP_READ,
@@ -313,9 +313,9 @@ op_res! {
     Setclientid(SetclientidRes<'a>) = OP_SETCLIENTID,
     Write(WriteRes<'a>) = OP_WRITE,
     BindConnToSession(BindConn<'a>) = OP_BIND_CONN_TO_SESSION,
-    ExchangeId(ExchangeIdRes<'a>) = OP_EXCHANGE_ID,
-    CreateSession(CreateSessionRes<'a>) = OP_CREATE_SESSION,
-    GetDirDelegation(GetDirDelegationRes<'a>) = OP_GET_DIR_DELEGATION,
+    ExchangeId(Box<ExchangeIdRes<'a>>) = OP_EXCHANGE_ID,
+    CreateSession(Box<CreateSessionRes<'a>>) = OP_CREATE_SESSION,
+    GetDirDelegation(Box<GetDirDelegationRes<'a>>) = OP_GET_DIR_DELEGATION,
     /// NFS4_OK or NFS4ERR_TOOSMALL.
     Getdeviceinfo(GetdeviceinfoRes<'a>) = OP_GETDEVICEINFO,
     Getdevicelist(GetdevicelistRes<'a>) = OP_GETDEVICELIST,
@@ -327,7 +327,7 @@ op_res! {
     Sequence(SequenceRes<'a>) = OP_SEQUENCE,
     SetSsv(SetSsvRes<'a>) = OP_SET_SSV,
     TestStateid(TestStateidRes) = OP_TEST_STATEID,
-    WantDelegation(DelegationRes<'a>) = OP_WANT_DELEGATION,
+    WantDelegation(Box<DelegationRes<'a>>) = OP_WANT_DELEGATION,
     /// NFS4_OK or NFS4ERR_OFFLOAD_NO_REQS.
     Copy(CopyRes<'a>) = OP_COPY,
     CopyNotify(CopyNotifyRes<'a>) = OP_COPY_NOTIFY,
@@ -541,7 +541,7 @@ fn res_body(op: u32, i: &[u8]) -> Res<'_, OpRes<'_>> {
         OP_LOCK => stateid(i)
             .map(|(i, lock_stateid)| (i, R::Lock(LockRes::Ok(LockOk { lock_stateid }))))?,
         OP_LOCKU => stateid_res(i).map(|(i, r)| (i, R::Locku(r)))?,
-        OP_OPEN => open_res(i).map(|(i, r)| (i, R::Open(r)))?,
+        OP_OPEN => open_res(i).map(|(i, r)| (i, R::Open(Box::new(r))))?,
         OP_OPEN_CONFIRM => stateid_res(i).map(|(i, r)| (i, R::OpenConfirm(r)))?,
         OP_OPEN_DOWNGRADE => stateid_res(i).map(|(i, r)| (i, R::OpenDowngrade(r)))?,
         OP_READ => {
@@ -595,8 +595,8 @@ fn res_body(op: u32, i: &[u8]) -> Res<'_, OpRes<'_>> {
             )
         }
         OP_BIND_CONN_TO_SESSION => bind_conn(i).map(|(i, r)| (i, R::BindConnToSession(r)))?,
-        OP_EXCHANGE_ID => exchange_id_res(i).map(|(i, r)| (i, R::ExchangeId(r)))?,
-        OP_CREATE_SESSION => create_session_res(i).map(|(i, r)| (i, R::CreateSession(r)))?,
+        OP_EXCHANGE_ID => exchange_id_res(i).map(|(i, r)| (i, R::ExchangeId(Box::new(r))))?,
+        OP_CREATE_SESSION => create_session_res(i).map(|(i, r)| (i, R::CreateSession(Box::new(r))))?,
         OP_GET_DIR_DELEGATION => {
             let (i, nf) = u32(i)?;
             match nf {
@@ -613,14 +613,14 @@ fn res_body(op: u32, i: &[u8]) -> Res<'_, OpRes<'_>> {
                         child_attributes,
                         dir_attributes,
                     };
-                    (i, R::GetDirDelegation(g))
+                    (i, R::GetDirDelegation(Box::new(g)))
                 }
                 1 => xbool(i).map(|(i, w)| {
                     (
                         i,
-                        R::GetDirDelegation(GetDirDelegationRes::Unavail {
+                        R::GetDirDelegation(Box::new(GetDirDelegationRes::Unavail {
                             will_signal_deleg_avail: w,
-                        }),
+                        })),
                     )
                 })?,
                 _ => return Err(bad("gddrnf4_status", nf)),
@@ -681,7 +681,7 @@ fn res_body(op: u32, i: &[u8]) -> Res<'_, OpRes<'_>> {
             )
         })?,
         OP_WANT_DELEGATION => open_delegation(i)
-            .map(|(i, delegation)| (i, R::WantDelegation(DelegationRes { delegation })))?,
+            .map(|(i, delegation)| (i, R::WantDelegation(Box::new(DelegationRes { delegation }))))?,
         OP_COPY => {
             let (i, response) = write_response(i)?;
             let (i, requirements) = copy_requirements(i)?;

@@ -92,8 +92,8 @@ fn all_results() -> Vec<ResCase> {
         (44, |_| {}, st),
         (45, |_| {}, st),
         (46, |e| { e.u32(0).fixed(&[1; 8]); sid(e, 46); e.u32(1).u32(2).u32(0).u32(0); }, |r| {
-            matches!(r, R::GetDirDelegation(GetDirDelegationRes::Ok { stateid, notification, .. })
-                if stateid.seqid == 46 && notification.contains(1))
+            matches!(r, R::GetDirDelegation(g) if matches!(&**g, GetDirDelegationRes::Ok { stateid, notification, .. }
+                if stateid.seqid == 46 && notification.contains(1)))
         }),
         (47, |e| { e.u32(1).opaque(b"addr").u32(0); }, |r| {
             matches!(r, R::Getdeviceinfo(GetdeviceinfoRes::Ok { device_addr, .. }) if device_addr.body.0 == b"addr")
@@ -247,7 +247,7 @@ fn error_arms_that_carry_data() {
     assert!(matches!(&r.ops[5], OpRes::Copy(CopyRes::NoReqs { .. })));
     assert!(matches!(
         &r.ops[6],
-        OpRes::GetDirDelegation(GetDirDelegationRes::Unavail {
+        OpRes::GetDirDelegation(g) if matches!(&**g, GetDirDelegationRes::Unavail {
             will_signal_deleg_avail: true
         })
     ));
