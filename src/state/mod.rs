@@ -207,12 +207,12 @@ pub(crate) fn owned_part(b: &[u8]) -> &[u8] {
 }
 
 pub(crate) fn text(x: XStr<'_>) -> String {
-    crate::xdr::lossy(&x.0[..x.0.len().min(MAX_OWNED)]).into_owned()
+    crate::xdr::lossy(owned_part(x.0)).into_owned()
 }
 
 /// [`text`], shared: copies of it cost no allocation.
 pub(crate) fn shared_text(x: XStr<'_>) -> std::sync::Arc<str> {
-    std::sync::Arc::from(&*crate::xdr::lossy(&x.0[..x.0.len().min(MAX_OWNED)]))
+    std::sync::Arc::from(&*crate::xdr::lossy(owned_part(x.0)))
 }
 
 /// [`copy`], shared.
