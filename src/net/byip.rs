@@ -80,7 +80,7 @@ impl<V> ByIp<V> {
 
     /// Entries in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = (&IpAddr, &V)> {
-        self.keys.iter().zip(&self.vals)
+        self.into_iter()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &IpAddr> {

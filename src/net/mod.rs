@@ -15,8 +15,8 @@ use serde::Serialize;
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
-/// The entries of a hash map in key order, for wherever the order shows (reports,
-/// journal events).
+/// The entries of a map (a hash map, or [`byip::ByIp`]) in key order, for wherever the
+/// order shows (reports, journal events).
 pub fn sorted<'a, K: Ord + 'a, V: 'a>(m: impl IntoIterator<Item = (&'a K, &'a V)>) -> Vec<(&'a K, &'a V)> {
     let mut v: Vec<(&K, &V)> = m.into_iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(b.0));
