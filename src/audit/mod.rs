@@ -28,12 +28,12 @@ use crate::state::nlm::{LockInfo, NlmOwner};
 use crate::state::ranges::Held;
 use crate::state::{AtTime, Tracker, TrackerConfig};
 use epoch::{Epoch, Evidence, EvidenceKind};
+use verdict::{Interner, OwnerRef};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 pub use verdict::{Certainty, LockRef, Severity, Verdict};
-use verdict::{Interner, TextOf};
 
 const NS: Ts = 1_000_000_000;
 /// Grant candidates kept for judgement; the oldest are judged early past this.
@@ -450,17 +450,17 @@ impl Auditor {
     fn keep_old_v4(&mut self, server: IpAddr, source: IpAddr, epoch: usize, before: Ts) {
         let held = self.tracker.journal().nfs4_held_before(source, before);
         let st = self.tracker.nfs4(source);
-        let intern = &mut self.intern;
         let locks: Vec<LockRef> = held
             .locks
             .iter()
             .map(|(fh, h)| {
                 let client = st.and_then(|s| s.client(h.owner.clientid));
+                let intern = &mut self.intern;
                 LockRef {
                     protocol: verdict::protocol_label(true, h.meta.minor),
                     client: client.map_or(source, |c| c.addr),
-                    client_name: v4_client_name(intern, client, h.owner.clientid),
-                    owner: v4_owner(intern, TextOf::LockOwner, &h.owner.owner),
+                    client_name: v4_client_name(client, h.owner.clientid),
+                    owner: OwnerRef::Lock(intern.bytes(&h.owner.owner)),
                     fh: intern.bytes(fh),
                     range: h.range,
                     exclusive: h.exclusive,
@@ -859,12 +859,12 @@ fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journa
     let st = tracker.nfs4(server);
     let (kind, clientid, owner, fh, range, exclusive, reclaim, minor) = match &e.what {
         What::Nfs4Lock(l) if l.kind == Nfs4EventKind::Granted => {
-            (GrantKind::V4Lock, l.owner.clientid, v4_owner(intern, TextOf::LockOwner, &l.owner.owner), intern.bytes(&l.fh), l.range, l.exclusive, l.reclaim, l.minor)
+            (GrantKind::V4Lock, l.owner.clientid, OwnerRef::Lock(intern.bytes(&l.owner.owner)), intern.bytes(&l.fh), l.range, l.exclusive, l.reclaim, l.minor)
         }
         What::Nfs4Open(o) if o.kind == Nfs4EventKind::Granted => {
             let fh = intern.bytes(o.fh.as_deref()?);
             let minor = st.and_then(|s| s.client(o.clientid)).map_or(0, |c| c.minor);
-            (GrantKind::V4Open, o.clientid, v4_owner(intern, TextOf::OpenOwner, &o.open_owner), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
+            (GrantKind::V4Open, o.clientid, OwnerRef::Open(intern.bytes(&o.open_owner)), fh, crate::state::ranges::Range::from_offset_len(0, 0), false, o.reclaim, minor)
         }
         _ => return None,
     };
@@ -873,7 +873,7 @@ fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journa
     let lock = LockRef {
         protocol: verdict::protocol_label(true, minor),
         client: client.map_or(server, |c| c.addr),
-        client_name: v4_client_name(intern, client, clientid),
+        client_name: v4_client_name(client, clientid),
         owner,
         fh,
         range,
@@ -902,24 +902,11 @@ struct V4Grant {
     session_seen: bool,
 }
 
-/// An NFSv4 owner as the audit shows it: `prefix` and the owner bytes in hex.
-fn v4_owner(intern: &mut Interner, kind: TextOf, owner: &[u8]) -> Arc<str> {
-    let prefix = match kind {
-        TextOf::LockOwner => "lock owner ",
-        TextOf::OpenOwner => "open owner ",
-        TextOf::ClientOwner | TextOf::NlmOwner => "",
-    };
-    intern.text(kind, owner, |s, b| {
-        s.push_str(prefix);
-        verdict::push_hex(s, b);
-    })
-}
-
 /// The name the audit gives an NFSv4 client: its owner as text, or its client id.
-fn v4_client_name(intern: &mut Interner, client: Option<&crate::state::nfs4::Nfs4Client>, clientid: u64) -> Arc<str> {
+fn v4_client_name(client: Option<&crate::state::nfs4::Nfs4Client>, clientid: u64) -> Arc<str> {
     match client {
-        Some(c) => intern.text(TextOf::ClientOwner, &c.owner, |s, b| s.push_str(&crate::state::nfs4::owner_text(b))),
-        None => intern.str(&format!("clientid {clientid:016x}")),
+        Some(c) => c.name.clone(),
+        None => Arc::from(format!("clientid {clientid:016x}")),
     }
 }
 
@@ -940,23 +927,11 @@ fn ev_at(sa: &ServerAudit) -> FrameRef {
 /// An NLM lock as the audit compares locks.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn nlm_lock_ref(intern: &mut Interner, fh: &[u8], o: &NlmOwner, exclusive: bool, range: crate::state::ranges::Range, granted: FrameRef, reclaim: bool, vers: u32) -> LockRef {
-    use std::fmt::Write;
-    let mut key = std::mem::take(&mut intern.key);
-    key.clear();
-    key.extend_from_slice(&o.svid.to_be_bytes());
-    key.extend_from_slice(&o.oh);
-    let owner = intern.text(TextOf::NlmOwner, &key, |s, b| {
-        let (svid, oh) = b.split_at(b.len().min(4));
-        s.push_str("oh ");
-        verdict::push_hex(s, oh);
-        let _ = write!(s, " svid {}", i32::from_be_bytes(svid.try_into().unwrap_or_default()));
-    });
-    intern.key = key;
     LockRef {
         protocol: verdict::protocol_label(false, vers),
         client: o.client,
         client_name: intern.str(&o.caller_name),
-        owner,
+        owner: OwnerRef::Nlm { oh: intern.bytes(&o.oh), svid: o.svid },
         fh: intern.bytes(fh),
         range,
         exclusive,
@@ -1063,4 +1038,3 @@ impl Sink for Auditor {
         }
     }
 }
-

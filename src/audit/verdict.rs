@@ -84,7 +84,7 @@ pub struct LockRef {
     /// NLM caller_name, or the NFSv4 client owner.
     pub client_name: Arc<str>,
     /// NLM owner handle and svid, or the NFSv4 lock (or open) owner.
-    pub owner: Arc<str>,
+    pub owner: OwnerRef,
     pub fh: Arc<[u8]>,
     pub range: Range,
     pub exclusive: bool,
@@ -106,30 +106,43 @@ pub fn protocol_label(nfs4: bool, vers: u32) -> Cow<'static, str> {
     }
 }
 
-/// Shares the names, owners and handles of lock references. Bounded: when full it
-/// starts afresh (references already made keep their values).
+/// A lock's owner as the audit shows it. It shares the bytes the lock tables hold; its
+/// text is written only when shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerRef {
+    /// An NLM owner: its owner handle and svid.
+    Nlm { oh: Arc<[u8]>, svid: i32 },
+    /// An NFSv4 lock owner.
+    Lock(Arc<[u8]>),
+    /// An NFSv4 open owner.
+    Open(Arc<[u8]>),
+}
+
+impl fmt::Display for OwnerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (prefix, b) = match self {
+            OwnerRef::Nlm { oh, .. } => ("oh ", oh),
+            OwnerRef::Lock(b) => ("lock owner ", b),
+            OwnerRef::Open(b) => ("open owner ", b),
+        };
+        f.write_str(prefix)?;
+        for x in b.iter() {
+            write!(f, "{x:02x}")?;
+        }
+        match self {
+            OwnerRef::Nlm { svid, .. } => write!(f, " svid {svid}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Shares the names, owners and handles of lock references, so that the many grants
+/// of one client, owner or file waiting for their verdict hold one copy. Bounded: when
+/// full it starts afresh (references already made keep their values).
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
     strs: crate::net::FastSet<Arc<str>>,
     bytes: crate::net::FastSet<Arc<[u8]>>,
-    /// Texts made from raw bytes (client owners, NFSv4 owners), by kind and bytes: a
-    /// known owner is found without making its text again.
-    texts: [crate::net::FastMap<Box<[u8]>, Arc<str>>; 4],
-    /// Scratch space for owner texts.
-    pub(crate) buf: String,
-    /// Scratch space for the bytes a text is made from.
-    pub(crate) key: Vec<u8>,
-}
-
-/// What bytes a text of [`Interner::text`] was made from; each kind has its own way of
-/// writing them.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum TextOf {
-    ClientOwner,
-    LockOwner,
-    OpenOwner,
-    /// An NLM owner: svid (4 bytes, big-endian) then the owner handle.
-    NlmOwner,
 }
 
 const INTERN_CAP: usize = 65_536;
@@ -147,30 +160,6 @@ impl Interner {
         a
     }
 
-    /// The text in `buf`, shared.
-    pub(crate) fn buf(&mut self) -> Arc<str> {
-        let b = std::mem::take(&mut self.buf);
-        let a = self.str(&b);
-        self.buf = b;
-        a
-    }
-
-    /// The text `write` makes of the `kind` bytes `b`, shared.
-    pub(crate) fn text(&mut self, kind: TextOf, b: &[u8], write: impl FnOnce(&mut String, &[u8])) -> Arc<str> {
-        let texts = &mut self.texts[kind as usize];
-        if let Some(a) = texts.get(b) {
-            return a.clone();
-        }
-        if texts.len() >= INTERN_CAP {
-            texts.clear();
-        }
-        self.buf.clear();
-        write(&mut self.buf, b);
-        let a = self.buf();
-        self.texts[kind as usize].insert(b.into(), a.clone());
-        a
-    }
-
     pub(crate) fn bytes(&mut self, b: &[u8]) -> Arc<[u8]> {
         if let Some(a) = self.bytes.get(b) {
             return a.clone();
@@ -181,15 +170,6 @@ impl Interner {
         let a: Arc<[u8]> = Arc::from(b);
         self.bytes.insert(a.clone());
         a
-    }
-}
-
-/// Append `b` as hex to `s`.
-pub(crate) fn push_hex(s: &mut String, b: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &x in b {
-        s.push(DIGITS[(x >> 4) as usize] as char);
-        s.push(DIGITS[(x & 15) as usize] as char);
     }
 }
 
@@ -273,4 +253,29 @@ pub fn severity_of(id: &str) -> Severity {
 
 pub fn ts_secs(ts: Ts) -> f64 {
     ts as f64 / 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_are_shown_with_their_kind_and_bytes_in_hex() {
+        let b: Arc<[u8]> = Arc::from(&[0x0a, 0xff, 0x00][..]);
+        assert_eq!(OwnerRef::Lock(b.clone()).to_string(), "lock owner 0aff00");
+        assert_eq!(OwnerRef::Open(b.clone()).to_string(), "open owner 0aff00");
+        assert_eq!(OwnerRef::Nlm { oh: b.clone(), svid: -2 }.to_string(), "oh 0aff00 svid -2");
+        assert_ne!(OwnerRef::Lock(b.clone()), OwnerRef::Open(b.clone()), "a lock owner is not the open owner of the same bytes");
+        assert_ne!(OwnerRef::Nlm { oh: b.clone(), svid: 1 }, OwnerRef::Nlm { oh: b, svid: 2 });
+    }
+
+    #[test]
+    fn the_interner_hands_out_one_copy_per_value() {
+        let mut i = Interner::default();
+        let (a, b) = (i.bytes(b"fh-1"), i.bytes(b"fh-1"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &i.bytes(b"fh-2")));
+        let (x, y) = (i.str("host"), i.str("host"));
+        assert!(Arc::ptr_eq(&x, &y) && &*x == "host");
+    }
 }

@@ -307,7 +307,7 @@ fn v4_clients(t: &Tracker, st: &Nfs4State, notes: &mut Vec<String>) -> Vec<V4Cli
         let c = clients.entry(o.clientid).or_insert_with(|| new_client(o.clientid));
         let fail = if o.fh.is_none() { Some("the capture did not show which file this OPEN resolved to".to_string()) } else { None };
         c.opens.push(V4Open {
-            open_owner: o.open_owner.clone(),
+            open_owner: o.open_owner.to_vec(),
             fh: o.fh.clone().unwrap_or_default(),
             path: o.path.clone().or_else(|| o.fh.as_deref().and_then(|f| t.path(f))).filter(|p| !p.starts_with('…')),
             share_access: o.share_access,

@@ -147,7 +147,7 @@ pub struct Nfs4LockEvent {
 pub struct Nfs4OpenEvent {
     pub kind: Nfs4EventKind,
     pub clientid: u64,
-    pub open_owner: Vec<u8>,
+    pub open_owner: std::sync::Arc<[u8]>,
     pub fh: Option<Vec<u8>>,
     pub stateid: Option<[u8; 12]>,
     pub share_access: u32,

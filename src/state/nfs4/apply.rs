@@ -309,7 +309,7 @@ impl<'c> Apply<'_, 'c> {
                 }
             }
             COp::ReleaseLockowner { clientid, owner } => {
-                let o = Nfs4LockOwner { clientid: *clientid, owner: owner.as_slice().into() };
+                let o = Nfs4LockOwner { clientid: *clientid, owner: owner.clone() };
                 self.st.lock_stateids.retain(|_, l| l.owner != o);
                 let gone = self.st.locks.remove_owners(&|x: &Nfs4LockOwner| *x == o);
                 for (fh, h) in gone {
@@ -476,7 +476,7 @@ impl<'c> Apply<'_, 'c> {
     fn locked(&mut self, l: &LockReq, new: Sid) {
         let (owner, fh, open) = match &l.locker {
             LockerReq::New { open, clientid, owner } => {
-                let o = Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.as_slice().into() };
+                let o = Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.clone() };
                 let fh = self.cur_fh().or_else(|| self.st.opens.get(&open.other).and_then(|x| x.fh.clone()));
                 (o, fh, Some(open.other))
             }

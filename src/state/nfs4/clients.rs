@@ -37,6 +37,7 @@ impl Apply<'_, '_> {
         let c = Nfs4Client {
             clientid: cid,
             owner: Vec::new(),
+            name: std::sync::Arc::from(""),
             verifier: Vec::new(),
             addr: self.client_addr,
             principal: self.principal.clone(),
@@ -63,7 +64,10 @@ impl Apply<'_, '_> {
         let full = self.st.clients.len() >= self.st.limits().clients;
         match self.st.clients.get_mut(&cid) {
             Some(c) if !c.is_stale() => {
-                c.owner = owner.to_vec();
+                if c.owner != owner {
+                    c.owner = owner.to_vec();
+                    c.name = super::owner_text(owner).into();
+                }
                 c.verifier = verifier.to_vec();
                 c.cb_program = cb.or(c.cb_program);
                 c.principal = principal.or(c.principal.take());
@@ -84,6 +88,7 @@ impl Apply<'_, '_> {
         let c = Nfs4Client {
             clientid: cid,
             owner: owner.to_vec(),
+            name: super::owner_text(owner).into(),
             verifier: verifier.to_vec(),
             addr,
             principal,

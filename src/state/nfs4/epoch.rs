@@ -256,7 +256,7 @@ impl Apply<'_, '_> {
             .iter()
             .filter_map(|k| opens.get(k).map(|o| (k, o)))
             .filter(|(_, o)| o.stale_since.is_some() && old.contains(&o.clientid) && o.fh.as_deref() == Some(fh))
-            .map(|(k, o)| (*k, o.open_owner == open_owner))
+            .map(|(k, o)| (*k, *o.open_owner == *open_owner))
             .collect();
         let take: Vec<[u8; 12]> = if cands.iter().any(|c| c.1) {
             cands.iter().filter(|c| c.1).map(|c| c.0).collect()

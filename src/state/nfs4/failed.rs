@@ -111,7 +111,7 @@ impl Apply<'_, '_> {
             COp::Lock(l) => {
                 let d = self.detail(op);
                 let owner = match &l.locker {
-                    LockerReq::New { clientid, owner, .. } => Some(Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.as_slice().into() }),
+                    LockerReq::New { clientid, owner, .. } => Some(Nfs4LockOwner { clientid: self.session_client.unwrap_or(*clientid), owner: owner.clone() }),
                     LockerReq::Existing(s) => self.st.lock_stateids.get(&s.other).map(|x| x.owner.clone()),
                 };
                 if let (Some(owner), Some(fh), Some(range)) = (owner, d.fh, l.range) {

@@ -160,6 +160,8 @@ pub struct Nfs4Client {
     /// SETCLIENTID `id` / EXCHANGE_ID `co_ownerid` (empty when the client id was only
     /// seen in use).
     pub owner: Vec<u8>,
+    /// The owner as text ([`owner_text`]), made once for the many locks it is shown on.
+    pub name: std::sync::Arc<str>,
     pub verifier: Vec<u8>,
     /// The address its SETCLIENTID / EXCHANGE_ID (or first use) came from.
     pub addr: IpAddr,
@@ -212,7 +214,7 @@ pub struct Nfs4Session {
 pub struct Nfs4Open {
     pub stateid: Sid,
     pub clientid: u64,
-    pub open_owner: Vec<u8>,
+    pub open_owner: std::sync::Arc<[u8]>,
     /// `None` when the capture did not show which file the OPEN resolved to.
     pub fh: Option<Vec<u8>>,
     /// The name the OPEN used, joined to the directory's path when known.

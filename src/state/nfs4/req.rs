@@ -7,7 +7,8 @@ use crate::proto::nfs4::open::Locker as WireLocker;
 use crate::proto::nfs4::{Compound, OpArgs, OpenClaim};
 use crate::rpc::{Auth, Message};
 use crate::state::ranges::Range;
-use crate::state::{copy, text};
+use crate::state::{copy, shared_copy, text};
+use std::sync::Arc;
 
 /// An NFSv4 byte range: length all ones means to the end of the file, length 0 is
 /// invalid (`None`).
@@ -25,7 +26,7 @@ pub struct OpenReq {
     pub access: u32,
     pub deny: u32,
     pub clientid: u64,
-    pub owner: Vec<u8>,
+    pub owner: Arc<[u8]>,
     pub claim: u32,
     /// The name, for claims that open by name in the current directory.
     pub name: Option<Vec<u8>>,
@@ -42,7 +43,7 @@ impl OpenReq {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockerReq {
     /// open_to_lock_owner4.
-    New { open: Sid, clientid: u64, owner: Vec<u8> },
+    New { open: Sid, clientid: u64, owner: Arc<[u8]> },
     /// exist_lock_owner4.
     Existing(Sid),
 }
@@ -81,7 +82,7 @@ pub enum COp {
     Lock(LockReq),
     Lockt { clientid: u64 },
     Locku { stateid: Sid, range: Option<Range> },
-    ReleaseLockowner { clientid: u64, owner: Vec<u8> },
+    ReleaseLockowner { clientid: u64, owner: Arc<[u8]> },
     FreeStateid(Sid),
     Delegreturn(Sid),
     Renew(u64),
@@ -126,7 +127,7 @@ fn op(a: &OpArgs<'_>, num: u32) -> COp {
                 access: o.share_access,
                 deny: o.share_deny,
                 clientid: o.owner.clientid,
-                owner: copy(o.owner.owner.0),
+                owner: shared_copy(o.owner.owner.0),
                 claim: o.claim.claim_type(),
                 name,
                 reclaim: o.is_reclaim(),
@@ -140,7 +141,7 @@ fn op(a: &OpArgs<'_>, num: u32) -> COp {
         A::Lock(l) => {
             let locker = match &l.locker {
                 WireLocker::NewOwner { open_stateid, lock_owner, .. } => {
-                    LockerReq::New { open: Sid::from_wire(open_stateid), clientid: lock_owner.clientid, owner: copy(lock_owner.owner.0) }
+                    LockerReq::New { open: Sid::from_wire(open_stateid), clientid: lock_owner.clientid, owner: shared_copy(lock_owner.owner.0) }
                 }
                 WireLocker::Existing { lock_stateid, .. } => LockerReq::Existing(Sid::from_wire(lock_stateid)),
             };
@@ -148,7 +149,7 @@ fn op(a: &OpArgs<'_>, num: u32) -> COp {
         }
         A::Lockt(l) => COp::Lockt { clientid: l.owner.clientid },
         A::Locku(l) => COp::Locku { stateid: Sid::from_wire(&l.lock_stateid), range: range4(l.offset, l.length) },
-        A::ReleaseLockowner { lock_owner } => COp::ReleaseLockowner { clientid: lock_owner.clientid, owner: copy(lock_owner.owner.0) },
+        A::ReleaseLockowner { lock_owner } => COp::ReleaseLockowner { clientid: lock_owner.clientid, owner: shared_copy(lock_owner.owner.0) },
         A::FreeStateid { stateid } => COp::FreeStateid(Sid::from_wire(stateid)),
         A::Delegreturn { stateid } => COp::Delegreturn(Sid::from_wire(stateid)),
         A::Renew { clientid } => COp::Renew(*clientid),

@@ -53,7 +53,7 @@ fn open_confirm_and_lock_with_a_new_lock_owner() {
     let (oc, og) = n.open(1, 0, NOSESS, CA, b"oo-1", OpenClaim::Null("f1".into()), F1, sid(1, 0xa, 1));
     let o = n.st().opens.values().next().expect("open").clone();
     assert_eq!((o.stateid.seqid, o.unconfirmed, o.fh.as_deref(), o.path.as_deref()), (1, true, Some(F1), Some("/export/f1")));
-    assert_eq!((o.clientid, o.open_owner.as_slice(), o.claim, o.reclaim, o.share_access, o.call, o.granted), (CA, &b"oo-1"[..], 0, false, 3, oc, og));
+    assert_eq!((o.clientid, &o.open_owner[..], o.claim, o.reclaim, o.share_access, o.call, o.granted), (CA, &b"oo-1"[..], 0, false, 3, oc, og));
     n.on_file(1, 0, NOSESS, F1, Op::OpenConfirm { stateid: sid(1, 0xa, 1), seqid: 2 }, |r| r.stateid(20, sid(2, 0xa, 1)));
     let o = n.st().opens.values().next().expect("open");
     assert_eq!((o.stateid.seqid, o.unconfirmed), (2, false));
@@ -248,11 +248,23 @@ fn a_client_rebooting_replaces_its_earlier_client_id() {
 }
 
 #[test]
+fn a_client_name_is_its_owner_as_text() {
+    let mut n = N::new();
+    v40_lock(&mut n, 1, "one", CA);
+    assert_eq!(&*n.st().client(CA).expect("client").name, "one");
+    // SETCLIENTID again for the same client id, with another owner: the name follows.
+    let op = Op::SetClientId { verifier: [9; 8], id: vec![0, 1, 0xfe], cb_program: 1, netid: "tcp".into(), addr: "x".into(), ident: 1 };
+    n.rpc(1, 0, vec![op], Res::new().setclientid(CA));
+    let c = n.st().client(CA).expect("client");
+    assert_eq!((&c.owner[..], &*c.name), (&[0, 1, 0xfe][..], "0001fe"));
+}
+
+#[test]
 fn state_used_by_an_unseen_client_id_creates_an_inferred_client() {
     let mut n = N::new();
     n.on_file(3, 0, NOSESS, F1, lock_new(2, false, 0, 1, sid(1, 0xa, 3), CB, b"lo"), |r| r.stateid(12, sid(1, 0xb, 3)));
     let c = n.st().client(CB).expect("inferred client");
-    assert!(c.inferred && c.owner.is_empty() && c.confirmed.is_some());
+    assert!(c.inferred && c.owner.is_empty() && c.confirmed.is_some() && c.name.is_empty());
     assert_eq!(locks(&n).len(), 1);
     // LOCK by an unknown lock stateid: kept under a placeholder owner, counted.
     n.on_file(3, 0, NOSESS, F2, lock_existing(2, 0, 1, sid(4, 0xb, 9)), |r| r.stateid(12, sid(5, 0xb, 9)));
