@@ -19,6 +19,7 @@ mod tests_v4;
 pub mod verdict;
 
 use crate::net::byip::ByIp;
+use crate::net::chunked::ChunkQueue;
 use crate::net::{Endpoint, FastMap, FastSet, FrameRef, Ts};
 use crate::pipeline::{NetEvent, Sink};
 use crate::proto::{self, nlm::NlmStat, nsm, CallBody, ReplyBody};
@@ -30,7 +31,7 @@ use crate::state::{AtTime, Tracker, TrackerConfig};
 use epoch::{Epoch, Evidence, EvidenceKind};
 use verdict::{Interner, OwnerRef};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 pub use verdict::{Certainty, LockRef, Severity, Verdict};
@@ -227,7 +228,7 @@ pub struct Auditor {
     /// Per server IP (and per client answering callbacks): looked up for every
     /// message, walked in address order through [`crate::net::sorted`].
     servers: ByIp<ServerAudit>,
-    candidates: VecDeque<Candidate>,
+    candidates: ChunkQueue<Candidate>,
     verdicts: Vec<Verdict>,
     /// Names a server's lock manager gives itself in SM_MON → the server IPs.
     statd_names: FastMap<String, BTreeSet<IpAddr>>,
@@ -240,8 +241,8 @@ pub struct Auditor {
     v4_seen: FastMap<IpAddr, usize>,
     /// The tracker's evidence version when `v4_seen` was last brought up to date.
     v4_version: u64,
-    /// RECLAIM_COMPLETE accepted per (server, epoch, client owner).
-    reclaim_completes: FastMap<(IpAddr, usize, Vec<u8>), FrameRef>,
+    /// RECLAIM_COMPLETE accepted per (server, epoch), per client owner.
+    reclaim_completes: ReclaimCompletes,
     /// NFSv4 reclaims granted with no old state of the client owner behind them:
     /// (server, reply frame).
     v4_unknown_reclaims: FastSet<(IpAddr, u16, u64)>,
@@ -269,7 +270,7 @@ impl Auditor {
             cfg,
             seq: 0,
             servers: ByIp::default(),
-            candidates: VecDeque::new(),
+            candidates: ChunkQueue::default(),
             verdicts: Vec::new(),
             statd_names: FastMap::default(),
             last_lock: FastMap::default(),
@@ -277,7 +278,7 @@ impl Auditor {
             client_closed: FastSet::default(),
             v4_seen: FastMap::default(),
             v4_version: 0,
-            reclaim_completes: FastMap::default(),
+            reclaim_completes: ReclaimCompletes::default(),
             v4_unknown_reclaims: FastSet::default(),
             boots: FastMap::default(),
             grace_running: Vec::new(),
@@ -459,7 +460,7 @@ impl Auditor {
                 LockRef {
                     protocol: verdict::protocol_label(true, h.meta.minor),
                     client: client.map_or(source, |c| c.addr),
-                    client_name: v4_client_name(client, h.owner.clientid),
+                    client_name: v4_client_name(intern, client, h.owner.clientid),
                     owner: OwnerRef::Lock(intern.bytes(&h.owner.owner)),
                     fh: intern.bytes(fh),
                     range: h.range,
@@ -531,8 +532,7 @@ impl Auditor {
     /// Grants wait in the order they were seen, so those are at the back of the queue
     /// (one seen out of order waits until its window is settled).
     fn settle_certain(&mut self, from: Ts) {
-        let start = self.candidates.iter().rposition(|c| c.lock.granted.ts < from).map_or(0, |i| i + 1);
-        let tail = self.candidates.split_off(start);
+        let tail = self.candidates.split_off_back_while(|c| c.lock.granted.ts >= from);
         let (now, later): (Vec<Candidate>, Vec<Candidate>) = tail.into_iter().partition(|c| self.decided(c));
         self.candidates.extend(later);
         for c in now {
@@ -549,11 +549,6 @@ impl Auditor {
             if let Some(old) = self.candidates.pop_front() {
                 rules::judge(self, &old, false);
             }
-        }
-        if self.candidates.len() == self.candidates.capacity() {
-            // Grow by half, not by doubling: the queue can hold many grants.
-            let more = (self.candidates.len() / 2).max(1024);
-            self.candidates.reserve_exact(more);
         }
         self.candidates.push_back(c);
     }
@@ -580,7 +575,7 @@ impl Auditor {
             let Some(e) = self.tracker.journal().get(seq) else { break };
             seq += 1;
             let item = match &e.what {
-                What::Nfs4Lock(_) | What::Nfs4Open(_) => v4_prepare(&self.tracker, &mut self.intern, e).map(JournalItem::V4),
+                What::Nfs4Lock(_) | What::Nfs4Open(_) => v4_prepare(&self.tracker, &self.servers, &self.reclaim_completes, &mut self.intern, e).map(JournalItem::V4),
                 What::NlmLock(l) if matches!(l.kind, LockEventKind::Granted(_) | LockEventKind::Refused(_)) => Some(JournalItem::Nlm {
                     server: e.server,
                     at: e.at,
@@ -639,9 +634,7 @@ impl Auditor {
 
     /// A granted NFSv4 LOCK or OPEN becomes a candidate; a reclaim marks its old lock.
     fn v4_grant(&mut self, g: V4Grant) {
-        let V4Grant { server, at, kind, lock, reclaim, minor, owner_bytes, session_seen } = g;
-        let epoch = self.servers.get(&server).and_then(|sa| sa.epoch_at(at.ts)).map_or(0, |ep| ep.index);
-        let reclaim_complete = self.reclaim_completes.get(&(server, epoch, owner_bytes)).copied();
+        let V4Grant { server, at, kind, lock, reclaim, minor, reclaim_complete, session_seen } = g;
         if reclaim {
             self.reclaimed(server, &lock);
             let outcome = if kind == GrantKind::V4Lock { "LOCK reclaim granted" } else { "OPEN reclaim granted" };
@@ -704,7 +697,7 @@ impl Auditor {
                 // even outside grace: only then is it no proof of the server's grace.
                 V4::GraceRefused => {
                     let e = epoch_now(self);
-                    if v.minor == 0 || self.reclaim_completes.contains_key(&(server, e, owner)) {
+                    if v.minor == 0 || self.reclaim_completes.get(server, e, &owner).is_some() {
                         self.evidence(server, ev(EvidenceKind::GraceRefusal), false);
                     }
                 }
@@ -719,13 +712,9 @@ impl Auditor {
                 V4::ReclaimComplete => {
                     let e = epoch_now(self);
                     self.evidence(server, ev(EvidenceKind::ReclaimComplete), false);
-                    match self.reclaim_completes.get(&(server, e, owner.clone())).copied() {
+                    match self.reclaim_completes.get(server, e, &owner) {
                         Some(first) => rules::second_reclaim_complete(self, server, e, &v, first),
-                        None => {
-                            if self.reclaim_completes.len() < MAX_CONTACTS {
-                                self.reclaim_completes.insert((server, e, owner), v.at);
-                            }
-                        }
+                        None => self.reclaim_completes.insert(server, e, owner, v.at),
                     }
                 }
                 _ => {}
@@ -853,7 +842,7 @@ impl Auditor {
 }
 
 /// A granted NFSv4 LOCK or OPEN, as a candidate, read from its journal event.
-fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journal::Event) -> Option<V4Grant> {
+fn v4_prepare(tracker: &Tracker, servers: &ByIp<ServerAudit>, rc: &ReclaimCompletes, intern: &mut Interner, e: &crate::state::journal::Event) -> Option<V4Grant> {
     use crate::state::journal::Nfs4EventKind;
     let server = e.server;
     let st = tracker.nfs4(server);
@@ -869,11 +858,12 @@ fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journa
         _ => return None,
     };
     let client = st.and_then(|s| s.client(clientid));
-    let owner_bytes = client.map(|c| c.owner.clone()).unwrap_or_default();
+    let epoch = servers.get(&server).and_then(|sa| sa.epoch_at(e.at.ts)).map_or(0, |ep| ep.index);
+    let reclaim_complete = rc.get(server, epoch, client.map_or(&[][..], |c| &c.owner));
     let lock = LockRef {
         protocol: verdict::protocol_label(true, minor),
         client: client.map_or(server, |c| c.addr),
-        client_name: v4_client_name(client, clientid),
+        client_name: v4_client_name(intern, client, clientid),
         owner,
         fh,
         range,
@@ -882,7 +872,7 @@ fn v4_prepare(tracker: &Tracker, intern: &mut Interner, e: &crate::state::journa
         reclaim,
     };
     let session_seen = client.is_some_and(|c| !c.inferred);
-    Some(V4Grant { server, at: e.at, kind, lock, reclaim, minor, owner_bytes, session_seen })
+    Some(V4Grant { server, at: e.at, kind, lock, reclaim, minor, reclaim_complete, session_seen })
 }
 
 /// What the audit takes from one journal event.
@@ -898,15 +888,37 @@ struct V4Grant {
     lock: LockRef,
     reclaim: bool,
     minor: u32,
-    owner_bytes: Vec<u8>,
+    /// The client's RECLAIM_COMPLETE in the grant's epoch.
+    reclaim_complete: Option<FrameRef>,
     session_seen: bool,
 }
 
+/// The RECLAIM_COMPLETEs accepted, per (server, epoch) and client owner: looked up for
+/// every NFSv4 grant by the owner's bytes, where they lie. Bounded by [`MAX_CONTACTS`].
+#[derive(Default)]
+struct ReclaimCompletes {
+    by_epoch: FastMap<(IpAddr, usize), FastMap<Vec<u8>, FrameRef>>,
+    len: usize,
+}
+
+impl ReclaimCompletes {
+    fn get(&self, server: IpAddr, epoch: usize, owner: &[u8]) -> Option<FrameRef> {
+        self.by_epoch.get(&(server, epoch))?.get(owner).copied()
+    }
+
+    fn insert(&mut self, server: IpAddr, epoch: usize, owner: Vec<u8>, at: FrameRef) {
+        if self.len < MAX_CONTACTS {
+            self.by_epoch.entry((server, epoch)).or_default().insert(owner, at);
+            self.len += 1;
+        }
+    }
+}
+
 /// The name the audit gives an NFSv4 client: its owner as text, or its client id.
-fn v4_client_name(client: Option<&crate::state::nfs4::Nfs4Client>, clientid: u64) -> Arc<str> {
+fn v4_client_name(intern: &mut Interner, client: Option<&crate::state::nfs4::Nfs4Client>, clientid: u64) -> Arc<str> {
     match client {
         Some(c) => c.name.clone(),
-        None => Arc::from(format!("clientid {clientid:016x}")),
+        None => intern.str(&format!("clientid {clientid:016x}")),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod bounded;
 pub mod byip;
+pub mod chunked;
 pub mod defrag;
 pub mod link;
 pub mod roce;

@@ -2,17 +2,23 @@
 //!
 //! Calls wait for their reply in a table up to its cap (the oldest go first). A call
 //! leaves that table when it is answered, so that the table holds what is in flight;
-//! answered calls go to a fixed window of [`ANSWERED_SLOTS`] slots, where a call's key
-//! picks its slot, to recognise duplicate replies for a minute ([`ANSWERED_KEEP`]) or
-//! until a later answer takes the slot.
+//! the last [`ANSWERED_KEPT`] answered calls are kept, written in turn, to recognise
+//! duplicate replies for a minute ([`ANSWERED_KEEP`]). They are found through a small
+//! index where a call's key picks a slot: a later answer whose key picks the same slot
+//! hides the earlier one. Answers are written one after the other and the index stays
+//! in the cache, so that keeping them costs little per reply.
 
 use super::{GssService, ProcId};
 use crate::net::bounded::Bounded;
 use crate::net::{Endpoint, FrameRef, Transport, Ts};
 
-/// Slots of the window of answered calls.
-pub const ANSWERED_SLOTS: usize = 1 << SLOT_BITS;
-const SLOT_BITS: u32 = 13;
+/// Answered calls kept.
+pub const ANSWERED_KEPT: usize = 8192;
+/// Slots of the index of answered calls.
+const INDEX_SLOTS: usize = 1 << SLOT_BITS;
+const SLOT_BITS: u32 = 14;
+/// An index slot that points at nothing.
+const NO_ANSWER: u16 = u16::MAX;
 /// How long an answered call is kept (capture time).
 pub const ANSWERED_KEEP: Ts = 60_000_000_000;
 
@@ -30,7 +36,7 @@ impl CallKey {
         (self.client.word() ^ u64::from(self.xid) << 32, self.server.word() ^ self.transport as u64)
     }
 
-    /// The key's slot in the window of answered calls.
+    /// The key's slot in the index of answered calls.
     #[inline]
     fn slot(&self) -> usize {
         let (a, b) = self.words();
@@ -93,15 +99,20 @@ pub enum ReplyOutcome {
 pub struct Matcher {
     /// Calls waiting for their reply, oldest first out when the cap is reached.
     map: Bounded<CallKey, Pending>,
-    /// Answered calls, each in the slot its key picks ([`CallKey::slot`]).
-    answered: Vec<Option<Answered>>,
+    /// The latest answered calls, written in turn.
+    answered: Vec<Answered>,
+    /// Answered calls ever written.
+    answered_n: u64,
+    /// For each slot ([`CallKey::slot`]), where in `answered` the latest answer whose
+    /// key picks it was written.
+    index: Vec<u16>,
     /// Counts, except what the cap pushed out ([`Matcher::counters`] adds it).
     counters: MatchCounters,
 }
 
 impl Matcher {
     pub fn new(cap: usize) -> Self {
-        Matcher { map: Bounded::new(cap), answered: Vec::new(), counters: MatchCounters::default() }
+        Matcher { map: Bounded::new(cap), answered: Vec::new(), answered_n: 0, index: Vec::new(), counters: MatchCounters::default() }
     }
 
     /// Calls waiting for their reply.
@@ -139,14 +150,11 @@ impl Matcher {
     pub fn reply(&mut self, key: &CallKey, now: Ts) -> ReplyOutcome {
         if let Some(p) = self.map.remove(key) {
             self.counters.replies += 1;
-            if self.answered.is_empty() {
-                self.answered = vec![None; ANSWERED_SLOTS];
-            }
-            self.answered[key.slot()] = Some(Answered { key: *key, p, at: now });
+            self.keep_answered(Answered { key: *key, p, at: now });
             return ReplyOutcome::Matched(p);
         }
-        match self.answered.get(key.slot()) {
-            Some(Some(a)) if a.key == *key && now - a.at <= ANSWERED_KEEP => {
+        match self.index.get(key.slot()).and_then(|&i| self.answered.get(usize::from(i))) {
+            Some(a) if a.key == *key && now - a.at <= ANSWERED_KEEP => {
                 self.counters.duplicate_replies += 1;
                 ReplyOutcome::Duplicate(a.p)
             }
@@ -155,6 +163,21 @@ impl Matcher {
                 ReplyOutcome::Orphan
             }
         }
+    }
+
+    /// Keep an answered call in the next place, in place of the oldest.
+    fn keep_answered(&mut self, a: Answered) {
+        let i = (self.answered_n % ANSWERED_KEPT as u64) as usize;
+        if self.index.is_empty() {
+            self.index = vec![NO_ANSWER; INDEX_SLOTS];
+        }
+        self.index[a.key.slot()] = i as u16;
+        if i < self.answered.len() {
+            self.answered[i] = a;
+        } else {
+            self.answered.push(a);
+        }
+        self.answered_n += 1;
     }
 
     /// Is a call with this key waiting for its reply?
@@ -167,6 +190,7 @@ impl Matcher {
         self.counters.unanswered_calls += self.map.len() as u64;
         self.map.clear();
         self.answered = Vec::new();
+        self.index = Vec::new();
     }
 }
 
@@ -225,26 +249,29 @@ mod tests {
         assert_eq!(m.len(), 0, "answered calls are not waiting");
         assert!(matches!(m.call(key(1), pending(7)), CallOutcome::New), "an answered xid may be used again");
         assert!(matches!(m.reply(&key(1), 63 * s), ReplyOutcome::Matched(p) if p.at.frame == 7));
-        for x in 10..10 + 4 * ANSWERED_SLOTS as u32 {
+        for x in 10..10 + ANSWERED_KEPT as u32 {
             m.call(key(x), pending(x as u64));
             m.reply(&key(x), 63 * s);
         }
         assert_eq!(m.len(), 0);
-        assert!(matches!(m.reply(&key(1), 63 * s), ReplyOutcome::Orphan), "later answers took its slot");
-        let last = 9 + 4 * ANSWERED_SLOTS as u32;
+        assert!(matches!(m.reply(&key(1), 63 * s), ReplyOutcome::Orphan), "later answers took its place");
+        let last = 9 + ANSWERED_KEPT as u32;
         assert!(matches!(m.reply(&key(last), 63 * s), ReplyOutcome::Duplicate(p) if p.at.frame == last as u64));
+        let kept = (10..=last).filter(|&x| matches!(m.reply(&key(x), 63 * s), ReplyOutcome::Duplicate(_))).count();
+        // A key whose slot a later key picks is hidden: about 1 in 4 with twice as many slots.
+        assert!(kept > ANSWERED_KEPT * 2 / 3 && kept < ANSWERED_KEPT, "{kept} of the last {ANSWERED_KEPT} answers found");
         m.call(key(5), pending(5));
         assert!(m.is_pending(&key(5)), "an unanswered call stays");
     }
 
     #[test]
     fn slots_spread_keys() {
-        let mut used = vec![0u32; ANSWERED_SLOTS];
-        for x in 0..ANSWERED_SLOTS as u32 {
+        let mut used = vec![0u32; INDEX_SLOTS];
+        for x in 0..INDEX_SLOTS as u32 {
             used[key(x).slot()] += 1;
         }
         let empty = used.iter().filter(|&&n| n == 0).count();
         // A uniform spread leaves about 1/e of the slots empty.
-        assert!(empty < ANSWERED_SLOTS * 2 / 5, "{empty} of {ANSWERED_SLOTS} slots unused");
+        assert!(empty < INDEX_SLOTS * 2 / 5, "{empty} of {INDEX_SLOTS} slots unused");
     }
 }

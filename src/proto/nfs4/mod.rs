@@ -122,9 +122,12 @@ pub fn may_name_cb_program(body: &[u8]) -> bool {
     if body.len() > CB_SCAN_MAX {
         return true;
     }
-    body.chunks_exact(4).any(|w| {
-        let w = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
-        w == OP_SETCLIENTID || w == OP_BACKCHANNEL_CTL || w == OP_CREATE_SESSION
+    // Words compared as they lie in memory, and without stopping at the first match,
+    // so that the loop runs over several words at once.
+    let (a, b, c) = (OP_SETCLIENTID.to_be(), OP_BACKCHANNEL_CTL.to_be(), OP_CREATE_SESSION.to_be());
+    body.chunks_exact(4).fold(false, |hit, w| {
+        let w = u32::from_ne_bytes([w[0], w[1], w[2], w[3]]);
+        hit | (w == a) | (w == b) | (w == c)
     })
 }
 
