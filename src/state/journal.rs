@@ -190,6 +190,35 @@ pub struct Event {
     pub what: What,
 }
 
+/// How many events ahead of the one being forgotten the owners are prefetched.
+const FORGET_AHEAD: usize = 8;
+
+impl What {
+    /// Bring the shared owners this event holds into the cache.
+    fn prefetch_owners(&self) {
+        match self {
+            What::NlmLock(l) => {
+                prefetch(l.owner.caller_name.as_ptr());
+                prefetch(l.owner.oh.as_ptr());
+            }
+            What::Nfs4Lock(l) => prefetch(l.owner.owner.as_ptr()),
+            What::Nfs4Open(o) => prefetch(o.open_owner.as_ptr()),
+            What::NlmShare(_) | What::Nfs4Deleg(_) => {}
+        }
+    }
+}
+
+#[inline]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing and cannot fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// NFSv4 locks replayed from the journal up to a moment (old-epoch ones included,
 /// with their `stale_since`).
 #[derive(Debug, Clone)]
@@ -251,6 +280,18 @@ impl Journal {
 
     pub fn push(&mut self, at: FrameRef, call: Option<FrameRef>, server: IpAddr, what: What) {
         if self.events.len() >= self.cap {
+            // An event about to be forgotten, and the owners it shares, were last
+            // touched long ago: ask for the event first, then (once it is in) for its
+            // owners, so that letting them go a few events later finds them.
+            if let Some(later) = self.events.get(2 * FORGET_AHEAD) {
+                let p: *const Event = later;
+                for off in (0..std::mem::size_of::<Event>()).step_by(64) {
+                    prefetch(p.cast::<u8>().wrapping_add(off));
+                }
+            }
+            if let Some(soon) = self.events.get(FORGET_AHEAD) {
+                soon.what.prefetch_owners();
+            }
             if let Some(old) = self.events.pop_front() {
                 self.fold(&old);
             }
@@ -428,6 +469,28 @@ mod tests {
         assert!(!j.nfs4_held_before(s, 2).complete);
         assert!(j.complete_before(10));
         assert!(j.nfs4_held_before(s, 10).complete);
+    }
+
+    #[test]
+    fn a_full_journal_forgets_one_event_per_push_of_every_kind() {
+        let s = IpAddr::from([10, 0, 0, 100]);
+        let mut j = Journal::new(3 * FORGET_AHEAD);
+        let open = |c: u8| {
+            What::Nfs4Open(Nfs4OpenEvent { kind: Nfs4EventKind::Granted, clientid: 1, open_owner: vec![c].into(), fh: None, stateid: None, share_access: 1, share_deny: 0, claim: 0, reclaim: false })
+        };
+        for t in 0..200i64 {
+            let c = (t % 7) as u8;
+            let what = match t % 3 {
+                0 => ev(LockEventKind::Blocked, c, Range::WHOLE),
+                1 => v4(Nfs4EventKind::Refused(10013), c, Range::WHOLE),
+                _ => open(c),
+            };
+            j.push(at(t), None, s, what);
+        }
+        assert_eq!((j.len(), j.dropped, j.first_seq()), (3 * FORGET_AHEAD, 200 - 3 * FORGET_AHEAD as u64, 200 - 3 * FORGET_AHEAD as u64));
+        let kinds: Vec<i64> = j.iter().map(|e| e.at.ts % 3).collect();
+        let want: Vec<i64> = (200 - 3 * FORGET_AHEAD as i64..200).map(|t| t % 3).collect();
+        assert_eq!(kinds, want, "the newest events are kept, in order");
     }
 
     #[test]
