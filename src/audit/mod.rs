@@ -906,6 +906,7 @@ impl ReclaimCompletes {
         self.by_epoch.get(&(server, epoch))?.get(owner).copied()
     }
 
+    /// Keep the first RECLAIM_COMPLETE of an owner (one `get` does not find yet).
     fn insert(&mut self, server: IpAddr, epoch: usize, owner: Vec<u8>, at: FrameRef) {
         if self.len < MAX_CONTACTS {
             self.by_epoch.entry((server, epoch)).or_default().insert(owner, at);

@@ -101,8 +101,8 @@ pub struct Matcher {
     map: Bounded<CallKey, Pending>,
     /// The latest answered calls, written in turn.
     answered: Vec<Answered>,
-    /// Answered calls ever written.
-    answered_n: u64,
+    /// Where in `answered` the next answered call goes.
+    next: usize,
     /// For each slot ([`CallKey::slot`]), where in `answered` the latest answer whose
     /// key picks it was written.
     index: Vec<u16>,
@@ -112,7 +112,7 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(cap: usize) -> Self {
-        Matcher { map: Bounded::new(cap), answered: Vec::new(), answered_n: 0, index: Vec::new(), counters: MatchCounters::default() }
+        Matcher { map: Bounded::new(cap), answered: Vec::new(), next: 0, index: Vec::new(), counters: MatchCounters::default() }
     }
 
     /// Calls waiting for their reply.
@@ -167,7 +167,7 @@ impl Matcher {
 
     /// Keep an answered call in the next place, in place of the oldest.
     fn keep_answered(&mut self, a: Answered) {
-        let i = (self.answered_n % ANSWERED_KEPT as u64) as usize;
+        let i = self.next;
         if self.index.is_empty() {
             self.index = vec![NO_ANSWER; INDEX_SLOTS];
         }
@@ -177,7 +177,7 @@ impl Matcher {
         } else {
             self.answered.push(a);
         }
-        self.answered_n += 1;
+        self.next = (i + 1) % ANSWERED_KEPT;
     }
 
     /// Is a call with this key waiting for its reply?
@@ -191,6 +191,7 @@ impl Matcher {
         self.map.clear();
         self.answered = Vec::new();
         self.index = Vec::new();
+        self.next = 0;
     }
 }
 
@@ -262,6 +263,20 @@ mod tests {
         assert!(kept > ANSWERED_KEPT * 2 / 3 && kept < ANSWERED_KEPT, "{kept} of the last {ANSWERED_KEPT} answers found");
         m.call(key(5), pending(5));
         assert!(m.is_pending(&key(5)), "an unanswered call stays");
+    }
+
+    #[test]
+    fn a_finished_matcher_starts_afresh() {
+        let mut m = Matcher::new(16);
+        for x in 0..3 {
+            m.call(key(x), pending(x as u64));
+            m.reply(&key(x), 0);
+        }
+        m.finish();
+        assert!(matches!(m.reply(&key(2), 0), ReplyOutcome::Orphan), "answers are forgotten");
+        m.call(key(9), pending(9));
+        assert!(matches!(m.reply(&key(9), 0), ReplyOutcome::Matched(_)));
+        assert!(matches!(m.reply(&key(9), 0), ReplyOutcome::Duplicate(p) if p.at.frame == 9), "and new ones are found");
     }
 
     #[test]
