@@ -338,7 +338,8 @@ impl Journal {
 
     /// The sequence number of the oldest event kept.
     pub fn first_seq(&self) -> u64 {
-        self.events.front().map_or(self.next, |e| e.seq)
+        // The kept events are the latest, numbered without gaps: no need to read one.
+        self.next - self.events.len() as u64
     }
 
     /// Event number `seq`, if still kept.
@@ -349,8 +350,7 @@ impl Journal {
 
     /// Events numbered `seq` and later that are still kept.
     pub fn since(&self, seq: u64) -> impl Iterator<Item = &Event> {
-        let first = self.events.front().map_or(self.next, |e| e.seq);
-        let skip = seq.saturating_sub(first).min(self.events.len() as u64) as usize;
+        let skip = seq.saturating_sub(self.first_seq()).min(self.events.len() as u64) as usize;
         self.events.iter().skip(skip)
     }
 
