@@ -27,6 +27,7 @@ pub mod op {
     pub const RENEW: u32 = 30;
     pub const SETCLIENTID: u32 = 35;
     pub const SETCLIENTID_CONFIRM: u32 = 36;
+    pub const RELEASE_LOCKOWNER: u32 = 39;
     pub const EXCHANGE_ID: u32 = 42;
     pub const CREATE_SESSION: u32 = 43;
     pub const DESTROY_SESSION: u32 = 44;
@@ -200,6 +201,8 @@ pub enum Op {
     LockU { locktype: u32, seqid: u32, stateid: StateId, offset: u64, length: u64 },
     Close { seqid: u32, stateid: StateId },
     Renew(u64),
+    /// NFSv4.0: the lock owner and its lock state are released.
+    ReleaseLockOwner { clientid: u64, owner: Vec<u8> },
     ExchangeId { verifier: [u8; 8], owner: Vec<u8>, flags: u32 },
     CreateSession { clientid: u64, sequence: u32, flags: u32, fore: ChannelAttrs, back: ChannelAttrs, cb_program: u32 },
     Sequence { sessionid: [u8; 16], sequenceid: u32, slotid: u32, highest_slotid: u32, cachethis: bool },
@@ -225,6 +228,7 @@ impl Op {
             Op::LockU { .. } => op::LOCKU,
             Op::Close { .. } => op::CLOSE,
             Op::Renew(_) => op::RENEW,
+            Op::ReleaseLockOwner { .. } => op::RELEASE_LOCKOWNER,
             Op::ExchangeId { .. } => op::EXCHANGE_ID,
             Op::CreateSession { .. } => op::CREATE_SESSION,
             Op::Sequence { .. } => op::SEQUENCE,
@@ -288,6 +292,9 @@ impl Op {
             }
             Op::Renew(c) | Op::DestroyClientId(c) => {
                 e.u64(*c);
+            }
+            Op::ReleaseLockOwner { clientid, owner } => {
+                e.u64(*clientid).opaque(owner);
             }
             Op::ExchangeId { verifier, owner, flags } => {
                 // client_owner4, flags, state_protect4_a SP4_NONE, no impl id
@@ -506,6 +513,7 @@ mod tests {
         for (o, n) in [
             (Op::SetClientIdConfirm { clientid: 1, verifier: [0; 8] }, 20),
             (Op::Renew(5), 12),
+            (Op::ReleaseLockOwner { clientid: 5, owner: vec![1, 2, 3] }, 4 + 8 + 4 + 4),
             (Op::DestroyClientId(5), 12),
             (Op::DestroySession([0; 16]), 20),
             (Op::Close { seqid: 1, stateid: StateId::default() }, 24),
