@@ -353,6 +353,23 @@ impl<O: Clone + Ord, M: Clone> LockTable<O, M> {
         self.remove_if(&|h: &Held<O, M>| pred(&h.owner))
     }
 
+    /// Remove the locks of `owner` on the files `fhs` (sorted, each once): what
+    /// [`LockTable::remove_owners`] does for that owner when it holds locks nowhere
+    /// else, without a pass over every file.
+    pub fn remove_owner_on(&mut self, fhs: &[Vec<u8>], owner: &O) -> Vec<(Vec<u8>, Held<O, M>)> {
+        let mut out = Vec::new();
+        for fh in fhs {
+            let Some(f) = self.files.get_mut(fh.as_slice()) else { continue };
+            let gone = f.remove_if(&|h: &Held<O, M>| h.owner == *owner);
+            if f.is_empty() {
+                self.files.remove(fh.as_slice());
+            }
+            out.extend(gone.into_iter().map(|h| (fh.clone(), h)));
+        }
+        self.count = self.count.saturating_sub(out.len());
+        out
+    }
+
     /// Remove every lock the predicate picks, on every file; returns them by file
     /// handle (each file's in the order [`FileLocks::remove_if`] gives).
     pub fn remove_if(&mut self, pred: &dyn Fn(&Held<O, M>) -> bool) -> Vec<(Vec<u8>, Held<O, M>)> {

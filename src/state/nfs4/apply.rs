@@ -310,9 +310,7 @@ impl<'c> Apply<'_, 'c> {
             }
             COp::ReleaseLockowner { clientid, owner } => {
                 let o = Nfs4LockOwner { clientid: *clientid, owner: owner.clone() };
-                self.st.lock_stateids.retain(|_, l| l.owner != o);
-                let gone = self.st.locks.remove_owners(&|x: &Nfs4LockOwner| *x == o);
-                for (fh, h) in gone {
+                for (fh, h) in self.st.release_lock_owner(&o) {
                     self.lock_gone(Nfs4EventKind::Dropped(Nfs4Drop::ReleaseLockowner), &fh, h);
                 }
                 self.renew(*clientid);
@@ -500,6 +498,7 @@ impl<'c> Apply<'_, 'c> {
                 if self.room_for_stateid() {
                     let ls = Nfs4LockState { stateid: new, owner: owner.clone(), fh: fh.clone(), open, stale_since: None };
                     self.st.lock_stateids.insert(new.other, ls);
+                    self.st.index_lock_stateid(&owner, new.other);
                     if let Some(o) = open {
                         let opens = &self.st.opens;
                         if self.st.locks_by_open.len() > 2 * opens.len() + 1024 {
@@ -515,6 +514,7 @@ impl<'c> Apply<'_, 'c> {
         if !self.st.locks.lock(&fh, owner.clone(), exclusive, range, meta) {
             return;
         }
+        self.st.index_lock(&owner, &fh);
         let e = Nfs4LockEvent { kind: Nfs4EventKind::Granted, owner: owner.clone(), fh: fh.clone(), range, exclusive, reclaim: l.reclaim, stateid: Some(new.other), minor: self.minor };
         self.push(What::Nfs4Lock(e));
         if l.reclaim {

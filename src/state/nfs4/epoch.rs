@@ -103,6 +103,7 @@ impl Apply<'_, '_> {
                     stateid: Some(h.meta.stateid),
                     minor: h.meta.minor,
                 }));
+                self.st.index_lock(&h.owner, &fh);
                 self.st.locks.lock(&fh, h.owner, h.exclusive, h.range, h.meta);
             }
         }

@@ -18,12 +18,13 @@
 //!
 //! Files: `req` (the call, owned), `apply` (replies, file handles, opens, locks),
 //! `clients` (client ids, sessions, leases), `failed` (failed operations), `epoch`
-//! (restarts and reclaims).
+//! (restarts and reclaims), `lockowners` (what RELEASE_LOCKOWNER releases).
 
 pub mod apply;
 mod clients;
 pub mod epoch;
 mod failed;
+mod lockowners;
 mod req;
 #[cfg(test)]
 mod tests;
@@ -401,6 +402,9 @@ pub struct Nfs4State {
     pub(super) reclaim_needed_noted: crate::net::FastSet<Option<u64>>,
     /// Client ids per client owner (entries may be stale: check the client).
     pub(super) by_owner: FastMap<Vec<u8>, Vec<u64>>,
+    /// Lock stateids and locked files per lock owner, kept once a RELEASE_LOCKOWNER
+    /// was seen ([`lockowners`]).
+    lock_owner_index: Option<lockowners::LockOwnerIndex>,
 }
 
 impl Default for Nfs4State {
@@ -457,6 +461,7 @@ impl Nfs4State {
             renew_buf: Vec::new(),
             reclaim_needed_noted: Default::default(),
             by_owner: FastMap::default(),
+            lock_owner_index: None,
         }
     }
 

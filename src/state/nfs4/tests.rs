@@ -199,13 +199,15 @@ fn raw(minor: u32, n: u32, ops: impl FnOnce(&mut crate::xdr::Enc)) -> Vec<u8> {
 fn release_lockowner_free_stateid_and_delegations() {
     let mut n = N::new();
     v40_lock(&mut n, 1, "one", CA);
-    // RELEASE_LOCKOWNER (op 39) is not among the client's builders.
-    let args = raw(0, 2, |e| {
-        e.u32(22).opaque(F1).u32(39).u64(CA).opaque(b"lo-1");
-    });
-    n.rpc_bytes(1, &args, Res::new().ok(22).ok(39));
+    let release = |n: &mut N| n.rpc(1, 0, vec![Op::PutFh(F1.to_vec()), Op::ReleaseLockOwner { clientid: CA, owner: b"lo-1".to_vec() }], Res::new().ok(22).ok(39));
+    release(&mut n);
     assert!(n.st().locks.is_empty() && n.st().lock_stateids.is_empty());
     assert_eq!(nfs4_events(&n).last(), Some(&("lock", Nfs4EventKind::Dropped(Nfs4Drop::ReleaseLockowner))));
+    // The owner locks again (state the server now follows per owner) and is released again.
+    n.on_file(1, 0, NOSESS, F1, lock_new(3, false, 200, 10, sid(2, 0xa, 1), CA, b"lo-1"), |r| r.stateid(12, sid(1, 0xc, 1)));
+    assert_eq!((n.st().locks.len(), n.st().lock_stateids.len()), (1, 1));
+    release(&mut n);
+    assert!(n.st().locks.is_empty() && n.st().lock_stateids.is_empty());
 
     // A write delegation with an OPEN, returned with DELEGRETURN.
     let dl = sid(1, 0xe, 1);
