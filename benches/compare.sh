@@ -11,7 +11,8 @@
 #                  about 2 million packets),
 # then the scaling checks on generated captures: peak memory for 1x vs 2x the file
 # (same clients, twice the cycles) and 1x vs 2x the clients, and time for 1x vs 10x
-# the file.
+# the file; and the metadata-heavy capture again with NFSv4.0 clients in place of the
+# NFSv4.1 ones (`gencap --v40`: no sessions, a RELEASE_LOCKOWNER ending every cycle).
 #
 # Each command runs RUNS times (default 5; META_RUNS, default 3, for the
 # metadata-heavy input, where tshark takes minutes; gracewatch's commands, which take
@@ -112,9 +113,9 @@ table() {
     printf "audit: %.2f million RPC messages/s (median run; fastest run %.2f million/s); %.2fx faster than tcpdump, %.1fx faster than tshark\n\n", (t > 0 ? m / t / 1e6 : 0), (tb > 0 ? m / tb / 1e6 : 0), (t > 0 ? td / t : 0), (t > 0 ? ts / t : 0) }'
 }
 
-generate() { # OUT CLIENTS CYCLES
+generate() { # OUT CLIENTS CYCLES [GENCAP OPTION...]
   if [ ! -f "$1" ]; then
-    "$gen" --clients "$2" --cycles "$3" "$1.tmp" 2>/dev/null && mv "$1.tmp" "$1"
+    "$gen" --clients "$2" --cycles "$3" "${@:4}" "$1.tmp" 2>/dev/null && mv "$1.tmp" "$1"
   fi
 }
 
@@ -160,12 +161,14 @@ big_cycles=$(awk -v c1="$base_cycles" -v f1="$f_one" -v c2=$(( base_cycles * 2 )
   b = (f2 - f1) / (c2 - c1); a = f1 - b * c1; printf "%d", (10 * f1 - a) / b + 0.5 }')
 big=target/bench/meta-${half}c-${big_cycles}y.pcap
 generate "$big" "$half" "$big_cycles"
+v40=target/bench/meta40-${meta_clients}c-${meta_cycles}y.pcap
+generate "$v40" "$meta_clients" "$meta_cycles" --v40
 echo "## scaling of \`gracewatch audit\` (generated captures, median of $meta_runs)"
 echo
 echo "| capture | clients | cycles | frames | RPC messages | median s | messages/s | peak RSS MB |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 declare -A sec fr mem
-for spec in "1x:$one:$half:$base_cycles" "2x file:$long:$half:$(( base_cycles * 2 ))" "2x clients:$wide:$meta_clients:$base_cycles" "10x file:$big:$half:$big_cycles"; do
+for spec in "1x:$one:$half:$base_cycles" "2x file:$long:$half:$(( base_cycles * 2 ))" "2x clients:$wide:$meta_clients:$base_cycles" "10x file:$big:$half:$big_cycles" "NFSv4.0:$v40:$meta_clients:$meta_cycles"; do
   IFS=: read -r label f cl cy <<< "$spec"
   run_cmd "$gw audit -r $f" "$meta_runs" "$f"
   m=$(messages "$f")

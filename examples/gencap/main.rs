@@ -1,8 +1,9 @@
 //! Generate a large, realistic NFS lock capture for benchmarks:
 //!
-//!     cargo run --release --example gencap -- [--clients N] [--cycles N] [--seed N] OUT.pcap
+//!     cargo run --release --example gencap -- [--clients N] [--cycles N] [--seed N] [--v40] OUT.pcap
 //!
-//! Thousands of clients (one IP each) lock over NLM v4 and NFSv4.1 on TCP, with
+//! Thousands of clients (one IP each) lock over NLM v4 and NFSv4.1 (NFSv4.0 with
+//! `--v40`) on TCP, with
 //! correct handshakes, sequence numbers, ACKs and record marking; halfway through the
 //! server restarts and every client reclaims at once. `--clients` scales the live
 //! state (clients, connections, locks); `--cycles` scales the duration with the same
@@ -27,15 +28,16 @@ fn main() -> anyhow::Result<()> {
             "--clients" => p.clients = num("--clients")?.clamp(1, 1_000_000) as usize,
             "--cycles" => p.cycles = num("--cycles")?.clamp(1, 1_000_000) as u32,
             "--seed" => p.seed = num("--seed")?,
+            "--v40" => p.v40 = true,
             "-h" | "--help" => {
-                println!("usage: gencap [--clients N] [--cycles N] [--seed N] OUT.pcap");
+                println!("usage: gencap [--clients N] [--cycles N] [--seed N] [--v40] OUT.pcap");
                 return Ok(());
             }
             s if s.starts_with('-') => anyhow::bail!("unknown option {s}"),
             s => out = Some(s.to_string()),
         }
     }
-    let path = out.ok_or_else(|| anyhow::anyhow!("usage: gencap [--clients N] [--cycles N] [--seed N] OUT.pcap"))?;
+    let path = out.ok_or_else(|| anyhow::anyhow!("usage: gencap [--clients N] [--cycles N] [--seed N] [--v40] OUT.pcap"))?;
     let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
     let (s, mut w) = sim::generate(p.clone(), f)?;
     std::io::Write::flush(&mut w)?;

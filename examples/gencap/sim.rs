@@ -9,7 +9,11 @@
 //! new instance resets the old connections, statd notifies the NLM clients, and every
 //! client reclaims at once (BADSESSION, STALE_CLIENTID, new client ids, CLAIM_PREVIOUS
 //! opens, reclaim locks, RECLAIM_COMPLETE). Until grace ends, new locks are refused
-//! (NFS4ERR_GRACE, DENIED_GRACE_PERIOD) and retried; then the cycles go on.
+//! (NFS4ERR_GRACE, DENIED_GRACE_PERIOD) and retried; then the cycles go on. With
+//! `v40` the NFSv4 clients speak NFSv4.0 instead ([`v40`]).
+
+#[path = "v40.rs"]
+mod v40;
 
 use crate::wire::{Conn, Ep, Out, Ts, MS, SEC, US};
 use gracewatch::client::nfs3::{self, Attr3};
@@ -49,11 +53,13 @@ pub struct Params {
     pub grace: Ts,
     /// Capture start (epoch nanoseconds).
     pub start: Ts,
+    /// The NFSv4 clients use minor version 0.
+    pub v40: bool,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { clients: 2000, cycles: 90, seed: 1, period: SEC, down: 10 * SEC, grace: 95 * SEC, start: 1_700_000_000 * SEC }
+        Params { clients: 2000, cycles: 90, seed: 1, period: SEC, down: 10 * SEC, grace: 95 * SEC, start: 1_700_000_000 * SEC, v40: false }
     }
 }
 
@@ -81,6 +87,7 @@ impl Rng {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     V41,
+    V40,
     Nlm,
 }
 
@@ -260,7 +267,11 @@ impl Sim {
                 let mut rng = Rng::new(seed.next());
                 Client {
                     i,
-                    kind: if i % 2 == 0 { Kind::V41 } else { Kind::Nlm },
+                    kind: match (i % 2, p.v40) {
+                        (0, false) => Kind::V41,
+                        (0, true) => Kind::V40,
+                        _ => Kind::Nlm,
+                    },
                     ip,
                     cred: Cred::Sys(AuthSys { stamp: i as u32, machinename: hostname(i), uid: 0, gid: 0, gids: vec![0] }),
                     xid: rng.next() as u32,
@@ -319,6 +330,7 @@ impl Sim {
         }
         match c.kind {
             Kind::V41 => v41_step(p, srv, c, t, out),
+            Kind::V40 => v40::v40_step(p, srv, c, t, out),
             Kind::Nlm => nlm_step(p, srv, c, t, out),
         }
     }
@@ -434,6 +446,7 @@ fn lost_call(srv: &Server, c: &mut Client, out: &mut Out, t: Ts) {
             let seq = c.sequence();
             (Compound::new(1, "").op(seq).encode(), nfs4::nfs4(nfs4::NFS4_PROC_COMPOUND), Sel::Nfs)
         }
+        Kind::V40 => (Compound::new(0, "").op(Op::Renew(c.clientid)).encode(), nfs4::nfs4(nfs4::NFS4_PROC_COMPOUND), Sel::Nfs),
         Kind::Nlm => {
             let ck = c.next_cookie();
             (nlm::test_args(&ck, &nlm_cycle(c.i)), nlm::nlm4(nlm::NLM4_TEST), Sel::Nlm)
@@ -450,8 +463,8 @@ fn lost_call(srv: &Server, c: &mut Client, out: &mut Out, t: Ts) {
 }
 
 fn compound(c: &Client, ops: Vec<Op>) -> Vec<u8> {
-    let _ = c;
-    Compound { minor: 1, tag: String::new(), ops }.encode()
+    let minor = if c.kind == Kind::V40 { 0 } else { 1 };
+    Compound { minor, tag: String::new(), ops }.encode()
 }
 
 fn v4call(srv: &Server, c: &mut Client, out: &mut Out, t: Ts, ops: Vec<Op>, res: &[ResOp], gap: Ts) -> Ts {
