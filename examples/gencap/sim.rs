@@ -357,6 +357,15 @@ impl Client {
     fn seq_res(&self) -> ResOp {
         ResOp::Sequence { sessionid: self.sessionid, sequenceid: self.slot_seq, slotid: 0, highest_slotid: 0, status_flags: 0 }
     }
+    /// What a COMPOUND starts with, and its results: SEQUENCE for NFSv4.1, nothing
+    /// for NFSv4.0.
+    fn v4_head(&mut self) -> (Vec<Op>, Vec<ResOp>) {
+        if self.kind == Kind::V40 {
+            return (Vec::new(), Vec::new());
+        }
+        let seq = self.sequence();
+        (vec![seq], vec![self.seq_res()])
+    }
     fn next_cookie(&mut self) -> Vec<u8> {
         self.cookie = self.cookie.wrapping_add(1);
         self.cookie.to_be_bytes().to_vec()
@@ -370,6 +379,17 @@ impl Client {
         let jitter = self.rng.below(p.period as u64 / 5) as Ts;
         let at = self.cycle_start + p.period - p.period / 10 + jitter;
         at.max(t + 50 * MS)
+    }
+    /// The long-held lock is taken (`end`): on to the next reclaim step `recover`, or
+    /// into the cycles.
+    fn after_long_lock(&mut self, p: &Params, end: Ts, recover: Option<Phase>) -> Next {
+        if let Some(next) = recover {
+            self.phase = next;
+            return Some(end + self.quick());
+        }
+        self.phase = Phase::Cycle(0);
+        self.cycle_start = end;
+        Some(self.next_cycle(p, end))
     }
     fn end_cycle(&mut self, p: &Params, t: Ts) -> Next {
         self.cycles_done += 1;
@@ -492,6 +512,44 @@ fn v4_open_res(srv: &mut Server, t: Ts) -> (StateId, ResOp) {
     (sid, ResOp::Open { stateid: sid, change_before: srv.change - 1, change_after: srv.change, rflags: 4 })
 }
 
+/// LOCK of the cycle's file `fh` by `lock` (with a new lock owner); LOCKT comes next.
+fn v4_cycle_lock(srv: &mut Server, c: &mut Client, out: &mut Out, t: Ts, fh: Vec<u8>, lock: Op) -> Next {
+    let (mut ops, mut res) = c.v4_head();
+    ops.extend([Op::PutFh(fh), lock]);
+    let lsid = srv.stateid(t);
+    res.extend([ok(op::PUTFH), ResOp::StateId { op: op::LOCK, stateid: lsid }]);
+    let end = v4call(srv, c, out, t, ops, &res, 0);
+    c.cyc_lock = Some(lsid);
+    c.phase = Phase::Cycle(2);
+    Some(end + c.quick())
+}
+
+type Step = fn(&Params, &mut Server, &mut Client, Ts, &mut Out) -> Next;
+
+/// Now and then, a LOCKT by `owner` of a neighbour's long-held lock (denied while it
+/// holds it); otherwise straight on with `step`.
+fn v4_lockt(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out, owner: Vec<u8>, step: Step) -> Next {
+    let j = (c.i + 2) % srv.clientid.len();
+    c.phase = Phase::Cycle(3);
+    if c.cycles_done % 4 != 3 || j == c.i {
+        return step(p, srv, c, t, out);
+    }
+    let (mut ops, mut res) = c.v4_head();
+    ops.extend([
+        Op::PutFh(v4_shared(j as u32 % SHARED)),
+        Op::LockT { locktype: nfs4::WRITE_LT, offset: long_offset(j), length: LONG_LEN, clientid: c.clientid, owner },
+    ]);
+    let lockt = if srv.long_held[j] {
+        let denied = Denied { offset: long_offset(j), length: LONG_LEN, locktype: nfs4::WRITE_LT, clientid: srv.clientid[j], owner: lock_owner(j) };
+        ResOp::Denied { op: op::LOCKT, denied }
+    } else {
+        ok(op::LOCKT)
+    };
+    res.extend([ok(op::PUTFH), lockt]);
+    let end = v4call(srv, c, out, t, ops, &res, 0);
+    Some(end + c.quick())
+}
+
 fn v41_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) -> Next {
     let i = c.i;
     let shared = v4_shared(i as u32 % SHARED);
@@ -563,37 +621,10 @@ fn v41_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) 
             Some(end + c.quick())
         }
         Phase::Cycle(1) => {
-            let open = c.cyc_open.unwrap_or_default();
-            let ops = vec![c.sequence(), Op::PutFh(cf), lock_new(c, open, 0, CYCLE_LEN, false)];
-            let lsid = srv.stateid(t);
-            let res = [c.seq_res(), ok(op::PUTFH), ResOp::StateId { op: op::LOCK, stateid: lsid }];
-            let end = v4call(srv, c, out, t, ops, &res, 0);
-            c.cyc_lock = Some(lsid);
-            c.phase = Phase::Cycle(2);
-            Some(end + c.quick())
+            let lock = lock_new(c, c.cyc_open.unwrap_or_default(), 0, CYCLE_LEN, false);
+            v4_cycle_lock(srv, c, out, t, cf, lock)
         }
-        Phase::Cycle(2) => {
-            // Now and then, test a neighbour's long-held lock: denied while it holds it.
-            let j = (i + 2) % srv.clientid.len();
-            c.phase = Phase::Cycle(3);
-            if c.cycles_done % 4 != 3 || j == i {
-                return v41_step(p, srv, c, t, out);
-            }
-            let ops = vec![
-                c.sequence(),
-                Op::PutFh(v4_shared(j as u32 % SHARED)),
-                Op::LockT { locktype: nfs4::WRITE_LT, offset: long_offset(j), length: LONG_LEN, clientid: c.clientid, owner: lock_owner(i) },
-            ];
-            let lockt = if srv.long_held[j] {
-                let denied = Denied { offset: long_offset(j), length: LONG_LEN, locktype: nfs4::WRITE_LT, clientid: srv.clientid[j], owner: lock_owner(j) };
-                ResOp::Denied { op: op::LOCKT, denied }
-            } else {
-                ok(op::LOCKT)
-            };
-            let res = [c.seq_res(), ok(op::PUTFH), lockt];
-            let end = v4call(srv, c, out, t, ops, &res, 0);
-            Some(end + c.quick())
-        }
+        Phase::Cycle(2) => v4_lockt(p, srv, c, t, out, lock_owner(i), v41_step),
         Phase::Cycle(3) => {
             let lsid = c.cyc_lock.take().unwrap_or_default();
             let ops = vec![c.sequence(), Op::PutFh(cf), Op::LockU { locktype: nfs4::WRITE_LT, seqid: 0, stateid: lsid, offset: 0, length: CYCLE_LEN }];
@@ -754,13 +785,7 @@ fn nlm_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) 
             let end = nlm_call(srv, c, out, t, nlm::NLM4_LOCK, &nlm::lock_args(&ck, &long, false, reclaim, nsm_state), &nlm::res(&ck, stat::GRANTED), 0);
             c.long_held = true;
             srv.long_held[i] = true;
-            if reclaim {
-                c.phase = Phase::Recover(3);
-                return Some(end + c.quick());
-            }
-            c.phase = Phase::Cycle(0);
-            c.cycle_start = end;
-            Some(c.next_cycle(p, end))
+            c.after_long_lock(p, end, reclaim.then_some(Phase::Recover(3)))
         }
         Phase::Cycle(0) => {
             c.cycle_start = t;

@@ -91,13 +91,7 @@ pub(super) fn v40_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out:
             let end = v4call(srv, c, out, t, ops, &res, if reclaim { 0 } else { p.period });
             c.long_lock = Some(lsid);
             srv.long_held[i] = true;
-            if reclaim {
-                c.phase = Phase::Recover(5);
-                return Some(end + c.quick());
-            }
-            c.phase = Phase::Cycle(0);
-            c.cycle_start = end;
-            Some(c.next_cycle(p, end))
+            c.after_long_lock(p, end, reclaim.then_some(Phase::Recover(5)))
         }
         Phase::Cycle(0) => {
             c.cycle_start = t;
@@ -106,33 +100,10 @@ pub(super) fn v40_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out:
             Some(end + c.quick())
         }
         Phase::Cycle(1) => {
-            let open = c.cyc_open.unwrap_or_default();
-            let ops = vec![Op::PutFh(v4_cycle_file(i)), lock_cycle(c, open, false)];
-            let lsid = srv.stateid(t);
-            let res = [ok(op::PUTFH), ResOp::StateId { op: op::LOCK, stateid: lsid }];
-            let end = v4call(srv, c, out, t, ops, &res, 0);
-            c.cyc_lock = Some(lsid);
-            c.phase = Phase::Cycle(2);
-            Some(end + c.quick())
+            let lock = lock_cycle(c, c.cyc_open.unwrap_or_default(), false);
+            v4_cycle_lock(srv, c, out, t, v4_cycle_file(i), lock)
         }
-        Phase::Cycle(2) => {
-            // Now and then, test a neighbour's long-held lock: denied while it holds it.
-            let j = (i + 2) % srv.clientid.len();
-            c.phase = Phase::Cycle(3);
-            if c.cycles_done % 4 != 3 || j == i {
-                return v40_step(p, srv, c, t, out);
-            }
-            let lockt = Op::LockT { locktype: nfs4::WRITE_LT, offset: long_offset(j), length: LONG_LEN, clientid: c.clientid, owner: cycle_lock_owner(i) };
-            let ops = vec![Op::PutFh(v4_shared(j as u32 % SHARED)), lockt];
-            let res = if srv.long_held[j] {
-                let denied = Denied { offset: long_offset(j), length: LONG_LEN, locktype: nfs4::WRITE_LT, clientid: srv.clientid[j], owner: lock_owner(j) };
-                ResOp::Denied { op: op::LOCKT, denied }
-            } else {
-                ok(op::LOCKT)
-            };
-            let end = v4call(srv, c, out, t, ops, &[ok(op::PUTFH), res], 0);
-            Some(end + c.quick())
-        }
+        Phase::Cycle(2) => v4_lockt(p, srv, c, t, out, cycle_lock_owner(i), v40_step),
         Phase::Cycle(3) => {
             let lsid = c.cyc_lock.take().unwrap_or_default();
             let end = unlock_cycle(srv, c, out, t, lsid);
