@@ -32,8 +32,16 @@ impl LockOwnerIndex {
         ix
     }
 
+    /// The entry of `owner`; a known owner's (the common case) without a copy of it.
+    fn of(&mut self, owner: &Nfs4LockOwner) -> &mut (Vec<[u8; 12]>, Vec<Vec<u8>>) {
+        if !self.owners.contains_key(owner) {
+            self.owners.insert(owner.clone(), Default::default());
+        }
+        self.owners.get_mut(owner).expect("just inserted")
+    }
+
     fn stateid(&mut self, owner: &Nfs4LockOwner, other: [u8; 12]) {
-        let e = self.owners.entry(owner.clone()).or_default();
+        let e = self.of(owner);
         if e.0.last() != Some(&other) {
             e.0.push(other);
             self.entries += 1;
@@ -42,10 +50,7 @@ impl LockOwnerIndex {
 
     fn file(&mut self, owner: &Nfs4LockOwner, fh: &[u8]) {
         // Owners usually lock one file again and again: that costs no new entry.
-        let e = match self.owners.get_mut(owner) {
-            Some(e) => e,
-            None => self.owners.entry(owner.clone()).or_default(),
-        };
+        let e = self.of(owner);
         if e.1.last().map(Vec::as_slice) != Some(fh) {
             e.1.push(fh.to_vec());
             self.entries += 1;
