@@ -512,19 +512,39 @@ fn v4_open_res(srv: &mut Server, t: Ts) -> (StateId, ResOp) {
     (sid, ResOp::Open { stateid: sid, change_before: srv.change - 1, change_after: srv.change, rflags: 4 })
 }
 
-/// LOCK of the cycle's file `fh` by `lock` (with a new lock owner); LOCKT comes next.
-fn v4_cycle_lock(srv: &mut Server, c: &mut Client, out: &mut Out, t: Ts, fh: Vec<u8>, lock: Op) -> Next {
+/// LOCK of the cycle's file `fh` by `lock` (with a new lock owner); then the step `next`.
+fn v4_cycle_lock(srv: &mut Server, c: &mut Client, out: &mut Out, t: Ts, fh: Vec<u8>, lock: Op, next: Phase) -> Next {
     let (mut ops, mut res) = c.v4_head();
     ops.extend([Op::PutFh(fh), lock]);
     let lsid = srv.stateid(t);
     res.extend([ok(op::PUTFH), ResOp::StateId { op: op::LOCK, stateid: lsid }]);
     let end = v4call(srv, c, out, t, ops, &res, 0);
     c.cyc_lock = Some(lsid);
-    c.phase = Phase::Cycle(2);
+    c.phase = next;
     Some(end + c.quick())
 }
 
 type Step = fn(&Params, &mut Server, &mut Client, Ts, &mut Out) -> Next;
+
+/// OPEN of `fh` with CLAIM_PREVIOUS: the open the client held before the restart.
+fn v4_reclaim_open(srv: &mut Server, c: &mut Client, out: &mut Out, t: Ts, fh: Vec<u8>) -> (StateId, Ts) {
+    let (mut ops, mut res) = c.v4_head();
+    ops.extend([Op::PutFh(fh), Op::Open(open_args(c, OpenClaim::Previous(0)))]);
+    let (sid, open) = v4_open_res(srv, t);
+    res.extend([ok(op::PUTFH), open]);
+    (sid, v4call(srv, c, out, t, ops, &res, 0))
+}
+
+/// The interrupted cycle's open, reclaimed if there was one; then the step `next`.
+fn v4_reclaim_cycle_open(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out, next: Phase, step: Step) -> Next {
+    c.phase = next;
+    if c.cyc_open.is_none() {
+        return step(p, srv, c, t, out);
+    }
+    let (sid, end) = v4_reclaim_open(srv, c, out, t, v4_cycle_file(c.i));
+    c.cyc_open = Some(sid);
+    Some(end + c.quick())
+}
 
 /// Now and then, a LOCKT by `owner` of a neighbour's long-held lock (denied while it
 /// holds it); otherwise straight on with `step`.
@@ -622,7 +642,7 @@ fn v41_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) 
         }
         Phase::Cycle(1) => {
             let lock = lock_new(c, c.cyc_open.unwrap_or_default(), 0, CYCLE_LEN, false);
-            v4_cycle_lock(srv, c, out, t, cf, lock)
+            v4_cycle_lock(srv, c, out, t, cf, lock, Phase::Cycle(2))
         }
         Phase::Cycle(2) => v4_lockt(p, srv, c, t, out, lock_owner(i), v41_step),
         Phase::Cycle(3) => {
@@ -658,10 +678,7 @@ fn v41_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) 
             Some(end + c.quick())
         }
         Phase::Recover(4) => {
-            let ops = vec![c.sequence(), Op::PutFh(shared.clone()), Op::Open(open_args(c, OpenClaim::Previous(0)))];
-            let (sid, open) = v4_open_res(srv, t);
-            let res = [c.seq_res(), ok(op::PUTFH), open];
-            let end = v4call(srv, c, out, t, ops, &res, 0);
+            let (sid, end) = v4_reclaim_open(srv, c, out, t, shared);
             c.long_open = Some(sid);
             c.phase = Phase::Recover(5);
             Some(end + c.quick())
@@ -677,27 +694,12 @@ fn v41_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) 
             c.phase = Phase::Recover(6);
             Some(end + c.quick())
         }
-        Phase::Recover(6) => {
-            c.phase = Phase::Recover(7);
-            if c.cyc_open.is_none() {
-                return v41_step(p, srv, c, t, out);
-            }
-            let ops = vec![c.sequence(), Op::PutFh(cf), Op::Open(open_args(c, OpenClaim::Previous(0)))];
-            let (sid, open) = v4_open_res(srv, t);
-            let res = [c.seq_res(), ok(op::PUTFH), open];
-            let end = v4call(srv, c, out, t, ops, &res, 0);
-            c.cyc_open = Some(sid);
-            Some(end + c.quick())
-        }
+        Phase::Recover(6) => v4_reclaim_cycle_open(p, srv, c, t, out, Phase::Recover(7), v41_step),
         Phase::Recover(7) => {
             c.phase = Phase::Recover(8);
             let (Some(open), Some(_)) = (c.cyc_open, c.cyc_lock) else { return v41_step(p, srv, c, t, out) };
-            let ops = vec![c.sequence(), Op::PutFh(cf), lock_new(c, open, 0, CYCLE_LEN, true)];
-            let lsid = srv.stateid(t);
-            let res = [c.seq_res(), ok(op::PUTFH), ResOp::StateId { op: op::LOCK, stateid: lsid }];
-            let end = v4call(srv, c, out, t, ops, &res, 0);
-            c.cyc_lock = Some(lsid);
-            Some(end + c.quick())
+            let lock = lock_new(c, open, 0, CYCLE_LEN, true);
+            v4_cycle_lock(srv, c, out, t, cf, lock, Phase::Recover(8))
         }
         Phase::Recover(8) => {
             let ops = vec![c.sequence(), Op::ReclaimComplete { one_fs: false }];

@@ -101,7 +101,7 @@ pub(super) fn v40_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out:
         }
         Phase::Cycle(1) => {
             let lock = lock_cycle(c, c.cyc_open.unwrap_or_default(), false);
-            v4_cycle_lock(srv, c, out, t, v4_cycle_file(i), lock)
+            v4_cycle_lock(srv, c, out, t, v4_cycle_file(i), lock, Phase::Cycle(2))
         }
         Phase::Cycle(2) => v4_lockt(p, srv, c, t, out, cycle_lock_owner(i), v40_step),
         Phase::Cycle(3) => {
@@ -130,32 +130,17 @@ pub(super) fn v40_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out:
             Some(end + c.quick())
         }
         Phase::Recover(3) => {
-            let ops = vec![Op::PutFh(shared), Op::Open(open_args(c, OpenClaim::Previous(0)))];
-            let (sid, open) = v4_open_res(srv, t);
-            let end = v4call(srv, c, out, t, ops, &[ok(op::PUTFH), open], 0);
+            let (sid, end) = v4_reclaim_open(srv, c, out, t, shared);
             c.long_open = Some(sid);
             c.phase = Phase::Recover(4);
             Some(end + c.quick())
         }
-        Phase::Recover(5) => {
-            c.phase = Phase::Recover(6);
-            if c.cyc_open.is_none() {
-                return v40_step(p, srv, c, t, out);
-            }
-            let ops = vec![Op::PutFh(v4_cycle_file(i)), Op::Open(open_args(c, OpenClaim::Previous(0)))];
-            let (sid, open) = v4_open_res(srv, t);
-            let end = v4call(srv, c, out, t, ops, &[ok(op::PUTFH), open], 0);
-            c.cyc_open = Some(sid);
-            Some(end + c.quick())
-        }
+        Phase::Recover(5) => v4_reclaim_cycle_open(p, srv, c, t, out, Phase::Recover(6), v40_step),
         Phase::Recover(6) => {
             c.phase = Phase::Recover(7);
             let (Some(open), Some(_)) = (c.cyc_open, c.cyc_lock) else { return v40_step(p, srv, c, t, out) };
-            let ops = vec![Op::PutFh(v4_cycle_file(i)), lock_cycle(c, open, true)];
-            let lsid = srv.stateid(t);
-            let end = v4call(srv, c, out, t, ops, &[ok(op::PUTFH), ResOp::StateId { op: op::LOCK, stateid: lsid }], 0);
-            c.cyc_lock = Some(lsid);
-            Some(end + c.quick())
+            let lock = lock_cycle(c, open, true);
+            v4_cycle_lock(srv, c, out, t, v4_cycle_file(i), lock, Phase::Recover(7))
         }
         Phase::Recover(7) => {
             // Finish the interrupted cycle: unlocking and closing are allowed in grace.
