@@ -535,6 +535,14 @@ fn v4_reclaim_open(srv: &mut Server, c: &mut Client, out: &mut Out, t: Ts, fh: V
     (sid, v4call(srv, c, out, t, ops, &res, 0))
 }
 
+/// The long-held open on the shared file `fh`, reclaimed; then the step `next`.
+fn v4_reclaim_long_open(srv: &mut Server, c: &mut Client, out: &mut Out, t: Ts, fh: Vec<u8>, next: Phase) -> Next {
+    let (sid, end) = v4_reclaim_open(srv, c, out, t, fh);
+    c.long_open = Some(sid);
+    c.phase = next;
+    Some(end + c.quick())
+}
+
 /// The interrupted cycle's open, reclaimed if there was one; then the step `next`.
 fn v4_reclaim_cycle_open(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out, next: Phase, step: Step) -> Next {
     c.phase = next;
@@ -677,12 +685,7 @@ fn v41_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out: &mut Out) 
             c.phase = Phase::Recover(2);
             Some(end + c.quick())
         }
-        Phase::Recover(4) => {
-            let (sid, end) = v4_reclaim_open(srv, c, out, t, shared);
-            c.long_open = Some(sid);
-            c.phase = Phase::Recover(5);
-            Some(end + c.quick())
-        }
+        Phase::Recover(4) => v4_reclaim_long_open(srv, c, out, t, shared, Phase::Recover(5)),
         Phase::Recover(5) => {
             let open = c.long_open.unwrap_or_default();
             let ops = vec![c.sequence(), Op::PutFh(shared), lock_new(c, open, long_offset(i), LONG_LEN, true)];

@@ -129,12 +129,7 @@ pub(super) fn v40_step(p: &Params, srv: &mut Server, c: &mut Client, t: Ts, out:
             c.phase = Phase::Recover(1);
             Some(end + c.quick())
         }
-        Phase::Recover(3) => {
-            let (sid, end) = v4_reclaim_open(srv, c, out, t, shared);
-            c.long_open = Some(sid);
-            c.phase = Phase::Recover(4);
-            Some(end + c.quick())
-        }
+        Phase::Recover(3) => v4_reclaim_long_open(srv, c, out, t, shared, Phase::Recover(4)),
         Phase::Recover(5) => v4_reclaim_cycle_open(p, srv, c, t, out, Phase::Recover(6), v40_step),
         Phase::Recover(6) => {
             c.phase = Phase::Recover(7);
