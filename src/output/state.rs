@@ -116,8 +116,8 @@ pub struct AnswerRow {
 }
 
 /// Answer counts as rows, by procedure then status.
-pub(crate) fn answer_rows(m: &crate::net::FastMap<(&'static str, &'static str), u64>) -> Vec<AnswerRow> {
-    let mut v: Vec<AnswerRow> = m.iter().map(|(&(procedure, status), &count)| AnswerRow { procedure, status, count }).collect();
+pub(crate) fn answer_rows(m: &crate::state::Tally) -> Vec<AnswerRow> {
+    let mut v: Vec<AnswerRow> = m.iter().map(|(procedure, status, count)| AnswerRow { procedure, status, count }).collect();
     v.sort_unstable_by_key(|a| (a.procedure, a.status));
     v
 }

@@ -19,6 +19,7 @@ pub mod nfs4;
 pub mod nlm;
 pub mod nsm;
 pub mod ranges;
+mod tally;
 pub mod time;
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ use nsm::{NsmReq, NsmState};
 use ranges::{Held, Range};
 use serde::Serialize;
 use std::net::IpAddr;
+pub use tally::Tally;
 pub use time::{parse_at, AtTime};
 
 /// Limits of the tracker's tables.

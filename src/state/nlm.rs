@@ -15,7 +15,7 @@
 use super::journal::{released, DropReason, LockEvent, LockEventKind, ShareEvent, ShareEventKind, What};
 use super::ranges::{Held, LockTable, Range};
 use super::{copy, shared_copy, shared_text, text, AsyncKey, Pend, PendingCall, Tracker};
-use crate::net::{sorted, FastMap, FrameRef, Ts};
+use crate::net::{sorted, FrameRef, Ts};
 use crate::proto::nlm::{self, NlmStat};
 use crate::rpc::Message;
 use std::net::IpAddr;
@@ -226,13 +226,12 @@ pub struct NlmState {
     pub shares: Vec<ShareHeld>,
     /// Answers seen, by (procedure, status): `("LOCK", "DENIED_GRACE_PERIOD") → 3`.
     /// FREE_ALL and procedure 16 have a void answer, counted as status "void".
-    /// Answers seen, by (procedure, status); sorted when reported.
-    pub answers: FastMap<(&'static str, &'static str), u64>,
+    pub answers: super::Tally,
 }
 
 impl NlmState {
     pub fn new(lock_cap: usize) -> Self {
-        NlmState { locks: LockTable::new(lock_cap), waiters: Vec::new(), shares: Vec::new(), answers: FastMap::default() }
+        NlmState { locks: LockTable::new(lock_cap), waiters: Vec::new(), shares: Vec::new(), answers: super::Tally::default() }
     }
 }
 
@@ -333,7 +332,7 @@ impl Tracker {
     /// Apply the server's answer `stat` (`None` for a void answer) to request `req`.
     pub(super) fn nlm_outcome(&mut self, server: IpAddr, req: NlmReq, stat: Option<NlmStat>, call: FrameRef, at: FrameRef, via: Via) {
         let Some(st) = self.server_mut(server) else { return };
-        *st.nlm.answers.entry((req.proc_name(), stat.map_or("void", NlmStat::name))).or_insert(0) += 1;
+        st.nlm.answers.add(req.proc_name(), stat.map_or("void", NlmStat::name));
         let granted = stat == Some(NlmStat::Granted);
         match req {
             NlmReq::Test(_) => {}

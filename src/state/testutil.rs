@@ -212,7 +212,7 @@ impl H<Tracker> {
     }
 
     pub(crate) fn answers(&self, srv: u8, proc_: &'static str, stat: &'static str) -> u64 {
-        self.t.server(srv_ip(srv)).and_then(|s| s.nlm.answers.get(&(proc_, stat)).copied()).unwrap_or(0)
+        self.t.server(srv_ip(srv)).map_or(0, |s| s.nlm.answers.get(proc_, stat))
     }
 
     pub(crate) fn events(&self) -> Vec<LockEventKind> {

@@ -471,11 +471,11 @@ impl Nfs4State {
     }
 
     /// Results seen, by (operation name, status name).
-    pub fn answer_names(&self) -> FastMap<(&'static str, &'static str), u64> {
-        let mut m = FastMap::default();
+    pub fn answer_names(&self) -> crate::state::Tally {
+        let mut m = crate::state::Tally::default();
         for (&(op, status), &n) in &self.answers {
             let name = crate::proto::nfs4::ops::op_name(op).unwrap_or("?");
-            *m.entry((name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"))).or_insert(0) += n;
+            m.add_n(name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"), n);
         }
         m
     }
