@@ -16,7 +16,8 @@
 #
 # Each command runs RUNS times (default 5; META_RUNS, default 3, for the
 # metadata-heavy input, where tshark takes minutes; gracewatch's commands, which take
-# seconds, at least GW_RUNS times, default 9); the median wall time, its ratio to
+# seconds, at least GW_RUNS times, default 9, and GW_RUNS times in the scaling checks);
+# the median wall time, its ratio to
 # gracewatch's audit and the peak resident memory (from /usr/bin/time -v) are printed
 # as Markdown tables, with audit's throughput at its median and at its fastest run (the
 # one the machine slowed least). Absolute times on shared machines are noisy: read the
@@ -55,14 +56,16 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # FILE, the capture CMD reads, is read once beforehand, so that every command reads it
 # from the page cache, as the runs after the first would anyway (the first read from
 # disk of a 553 MB capture took the audit twice as long).
+# Times are taken to the millisecond around /usr/bin/time (which gives hundredths).
 run_cmd() {
-  local times=() out kb i
+  local times=() kb i t0 t1
   peak=0
   cat "$3" >/dev/null
   for ((i = 0; i < $2; i++)); do
-    out=$( { /usr/bin/time -f "%e %M" bash -c "$1 >/dev/null 2>/dev/null || true"; } 2>&1 | tail -1)
-    times+=("${out% *}")
-    kb=${out#* }
+    t0=$EPOCHREALTIME
+    kb=$( { /usr/bin/time -f "%M" bash -c "$1 >/dev/null 2>/dev/null || true"; } 2>&1 | tail -1)
+    t1=$EPOCHREALTIME
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
     if (( kb > peak )); then peak=$kb; fi
   done
   med=$(printf '%s\n' "${times[@]}" | median)
@@ -163,24 +166,28 @@ big=target/bench/meta-${half}c-${big_cycles}y.pcap
 generate "$big" "$half" "$big_cycles"
 v40=target/bench/meta40-${meta_clients}c-${meta_cycles}y.pcap
 generate "$v40" "$meta_clients" "$meta_cycles" --v40
-echo "## scaling of \`gracewatch audit\` (generated captures, median of $meta_runs)"
+echo "## scaling of \`gracewatch audit\` (generated captures, $gw_runs runs each)"
 echo
-echo "| capture | clients | cycles | frames | RPC messages | median s | messages/s | peak RSS MB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-declare -A sec fr mem
+echo "| capture | clients | cycles | frames | RPC messages | median s | messages/s | fastest s | messages/s | peak RSS MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+declare -A sec fast fr mem
 for spec in "1x:$one:$half:$base_cycles" "2x file:$long:$half:$(( base_cycles * 2 ))" "2x clients:$wide:$meta_clients:$base_cycles" "10x file:$big:$half:$big_cycles" "NFSv4.0:$v40:$meta_clients:$meta_cycles"; do
   IFS=: read -r label f cl cy <<< "$spec"
-  run_cmd "$gw audit -r $f" "$meta_runs" "$f"
+  run_cmd "$gw audit -r $f" "$gw_runs" "$f"
   m=$(messages "$f")
   fr[$label]=$(frames "$f")
   sec[$label]=$med
+  fast[$label]=$best
   mem[$label]=$peak
   rate=$(awk -v m="$m" -v t="$med" 'BEGIN { printf "%.2f M", (t > 0 ? m / t / 1e6 : 0) }')
-  echo "| $label | $cl | $cy | ${fr[$label]} | $m | $med | $rate | $(( peak / 1024 )) |"
+  brate=$(awk -v m="$m" -v t="$best" 'BEGIN { printf "%.2f M", (t > 0 ? m / t / 1e6 : 0) }')
+  echo "| $label | $cl | $cy | ${fr[$label]} | $m | $med | $rate | $best | $brate | $(( peak / 1024 )) |"
 done
 echo
 awk -v a="${mem[1x]}" -v b="${mem[2x file]}" -v c="${mem[2x clients]}" 'BEGIN {
   printf "peak memory: 2x file %.2fx, 2x clients %.2fx of 1x\n", b / a, c / a }'
-# 10x the packets: 1x against the large capture.
-awk -v f1="${fr[1x]}" -v f2="${fr[10x file]}" -v t1="${sec[1x]}" -v t2="${sec[10x file]}" 'BEGIN {
-  printf "time linearity: %.1fx the frames took %.1fx the time (%.2f of linear)\n", f2 / f1, t2 / t1, (t2 / t1) / (f2 / f1) }'
+# 10x the packets: 1x against the large capture, at the median runs and at the fastest
+# (the runs the machine slowed least: 1x takes a few tenths of a second, and the
+# machine's speed moves its median most).
+awk -v f1="${fr[1x]}" -v f2="${fr[10x file]}" -v t1="${sec[1x]}" -v t2="${sec[10x file]}" -v b1="${fast[1x]}" -v b2="${fast[10x file]}" 'BEGIN {
+  printf "time linearity: %.1fx the frames took %.1fx the time at the median runs (%.2f of linear), %.1fx at the fastest (%.2f)\n", f2 / f1, t2 / t1, (t2 / t1) / (f2 / f1), b2 / b1, (b2 / b1) / (f2 / f1) }'
