@@ -32,6 +32,13 @@ impl Tally {
     }
 }
 
+/// Counts as they come: each pair must come once.
+impl FromIterator<((&'static str, &'static str), u64)> for Tally {
+    fn from_iter<I: IntoIterator<Item = ((&'static str, &'static str), u64)>>(it: I) -> Self {
+        Tally(it.into_iter().map(|((a, b), n)| (a, b, n)).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

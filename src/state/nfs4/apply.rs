@@ -172,7 +172,10 @@ impl<'c> Apply<'_, 'c> {
             if !matches!(op, COp::Other | COp::PutFh(_) | COp::PutRootFh | COp::GetFh | COp::SaveFh | COp::RestoreFh | COp::Unknown { .. } | COp::Lookup(_) | COp::Stateful(_))
                 || !status.is_ok()
             {
-                *self.st.answers.entry((*num, status.0)).or_insert(0) += 1;
+                // Statuses without a name are counted together, as the report names
+                // them: a reply cannot make this table grow past the names.
+                let named = if status.name().is_some() { status.0 } else { super::UNNAMED_STATUS };
+                *self.st.answers.entry((*num, named)).or_insert(0) += 1;
             }
             if !status.is_ok() {
                 self.failed(op, res, status.0);

@@ -136,6 +136,9 @@ pub struct Principal {
     pub uid: u32,
 }
 
+/// Where [`Nfs4State::answers`] counts the statuses that have no name.
+pub const UNNAMED_STATUS: u32 = u32::MAX;
+
 /// The boot epoch ganesha and knfsd put in the high 32 bits of client ids.
 pub fn clientid_epoch(clientid: u64) -> u32 {
     (clientid >> 32) as u32
@@ -387,6 +390,7 @@ pub struct Nfs4State {
     /// High 32 bits of the most recent fresh client id.
     pub epoch_hi: Option<u32>,
     /// Results seen, by (operation number, status number): see [`answer_names`](Self::answer_names).
+    /// Statuses without a name are all counted under [`UNNAMED_STATUS`].
     pub answers: FastMap<(u32, u32), u64>,
     pub counters: Nfs4TableCounters,
     limits: Nfs4Limits,
@@ -472,12 +476,12 @@ impl Nfs4State {
 
     /// Results seen, by (operation name, status name).
     pub fn answer_names(&self) -> crate::state::Tally {
-        let mut m = crate::state::Tally::default();
+        let mut names = FastMap::default();
         for (&(op, status), &n) in &self.answers {
             let name = crate::proto::nfs4::ops::op_name(op).unwrap_or("?");
-            m.add_n(name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"), n);
+            *names.entry((name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"))).or_insert(0) += n;
         }
-        m
+        names.into_iter().collect()
     }
 
     pub fn client(&self, clientid: u64) -> Option<&Nfs4Client> {

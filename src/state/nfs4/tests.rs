@@ -118,6 +118,17 @@ fn close_releases_the_open_and_its_idle_lock_stateids() {
 }
 
 #[test]
+fn statuses_without_a_name_are_counted_together() {
+    let mut n = N::new();
+    v40_lock(&mut n, 1, "one", CA);
+    for status in 0..40 {
+        n.on_file(1, 0, NOSESS, F1, locku(0, 100, sid(1, 0xb, 1)), |r| r.st(14, 900_000 + status));
+    }
+    assert_eq!(n.st().answer_names().get("LOCKU", "?"), 40);
+    assert_eq!(n.st().answers.iter().filter(|((op, _), _)| *op == 14).count(), 1, "one entry, whatever the statuses");
+}
+
+#[test]
 fn a_failing_operation_stops_the_state_changes_of_the_rest() {
     let mut n = N::new();
     v40_lock(&mut n, 1, "one", CA);
