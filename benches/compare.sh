@@ -23,8 +23,12 @@
 # one the machine slowed least). Absolute times on shared machines are noisy: read the
 # ratios.
 #
+# gracewatch is the build of benches/pgo.sh (profile-guided, trained on captures/);
+# the tables also time `audit` from the plain `cargo build --release`.
+#
 # Environment: META_CLIENTS (2000), META_CYCLES (90), META_RUNS (3), GW_RUNS (9),
-# SCALING (1: run the scaling checks; 0: skip them).
+# SCALING (1: run the scaling checks; 0: skip them), PGO (1; 0: time the plain build
+# only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${2:-5}
@@ -39,7 +43,12 @@ for t in tshark tcpdump capinfos /usr/bin/time; do
 done
 cargo build --release -q
 cargo build --release -q --example gencap
-gw=target/release/gracewatch
+plain=target/release/gracewatch
+gw=$plain
+if [ "${PGO:-1}" = 1 ]; then
+  bash benches/pgo.sh >/dev/null
+  gw=target/pgo/gracewatch
+fi
 gen=target/release/examples/gencap
 mkdir -p target/bench
 
@@ -88,6 +97,7 @@ table() {
   local names=()
   add() { names+=("$1"); cmds["$1"]="$2"; }
   add "gracewatch audit" "$gw audit -r $c"
+  [ "$gw" = "$plain" ] || add "gracewatch audit, plain build" "$plain audit -r $c"
   add "gracewatch decode --json" "$gw decode --json -r $c"
   add "tcpdump -nn -vv -r" "tcpdump -nn -vv -r $c"
   add "tshark -T fields" "tshark -n -r $c -T fields ${tshark_fields[*]} -Y rpc"
