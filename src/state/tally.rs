@@ -8,10 +8,14 @@ pub struct Tally(Vec<(&'static str, &'static str, u64)>);
 
 impl Tally {
     pub fn add(&mut self, a: &'static str, b: &'static str) {
+        self.add_n(a, b, 1);
+    }
+
+    pub fn add_n(&mut self, a: &'static str, b: &'static str, n: u64) {
         let same = |x: &str, y: &str| std::ptr::eq(x, y) || x == y;
         match self.0.iter_mut().find(|(x, y, _)| same(x, a) && same(y, b)) {
-            Some(e) => e.2 += 1,
-            None => self.0.push((a, b, 1)),
+            Some(e) => e.2 += n,
+            None => self.0.push((a, b, n)),
         }
     }
 
@@ -21,13 +25,6 @@ impl Tally {
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> + '_ {
         self.0.iter().copied()
-    }
-}
-
-/// Counts as they come: each pair must come once.
-impl FromIterator<((&'static str, &'static str), u64)> for Tally {
-    fn from_iter<I: IntoIterator<Item = ((&'static str, &'static str), u64)>>(it: I) -> Self {
-        Tally(it.into_iter().map(|((a, b), n)| (a, b, n)).collect())
     }
 }
 

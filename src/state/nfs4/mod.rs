@@ -476,12 +476,12 @@ impl Nfs4State {
 
     /// Results seen, by (operation name, status name).
     pub fn answer_names(&self) -> crate::state::Tally {
-        let mut names = FastMap::default();
+        let mut names = crate::state::Tally::default();
         for (&(op, status), &n) in &self.answers {
             let name = crate::proto::nfs4::ops::op_name(op).unwrap_or("?");
-            *names.entry((name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"))).or_insert(0) += n;
+            names.add_n(name, crate::proto::nfs4::status::Nfsstat4(status).name().unwrap_or("?"), n);
         }
-        names.into_iter().collect()
+        names
     }
 
     pub fn client(&self, clientid: u64) -> Option<&Nfs4Client> {
